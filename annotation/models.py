@@ -1,0 +1,290 @@
+"""Projects, their label schema, items, leases, annotations and the label audit log.
+
+Invariants live in the schema: one annotation per item and annotator, unique idempotency keys,
+unique external ids and hotkeys per project, non-negative queue counters. Domain rules live in
+`services.py`, never in `save()` or signals.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    LEAD = "lead", "Lead"
+    SCIENTIST = "scientist", "Scientist"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown shown beside every item.")
+    guidelines_version = models.PositiveIntegerField(default=1)
+    multi_label = models.BooleanField(
+        default=True, help_text="Several categories per item; off means exactly one (exclusive)."
+    )
+    overlap = models.PositiveSmallIntegerField(
+        default=2, help_text="Independent annotations each item needs (k)."
+    )
+    lease_minutes = models.PositiveSmallIntegerField(
+        default=10, help_text="How long an item stays reserved for an annotator without activity."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(overlap__gte=1) & Q(overlap__lte=10), name="project_overlap_1_to_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(lease_minutes__gte=1) & Q(lease_minutes__lte=240),
+                name="project_lease_1_to_240_minutes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    hotkey = models.CharField(max_length=1)
+    order = models.PositiveSmallIntegerField(default=0)
+    sensitive = models.BooleanField(
+        default=False, help_text="Items in projects with sensitive categories are blurred."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["project", "order", "id"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="category_unique_name"),
+            models.UniqueConstraint(fields=["project", "hotkey"], name="category_unique_hotkey"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.project} · {self.role}"
+
+
+class ImportJob(models.Model):
+    """One uploaded file and what became of it; items carry it as their import batch."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+        PARQUET = "parquet", "Parquet"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=300)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    file_size = models.BigIntegerField(default=0)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    mapping = models.JSONField(default=dict, blank=True)
+    skip_bad_rows = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=30, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_bad = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} → {self.project} ({self.status})"
+
+
+class Item(models.Model):
+    """A text to label.
+
+    `open_slots` is the queue's counter: overlap minus annotations minus active leases. The
+    claim query walks the partial index of items with open slots in priority order, so finished
+    and fully leased items cost nothing however large the project grows.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    text = models.TextField()
+    url = models.TextField(blank=True)
+    title = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    prior_labels = models.JSONField(
+        null=True, blank=True, help_text="Category names that came with the import, if any."
+    )
+    content_hash = models.CharField(max_length=64)
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    priority = models.FloatField(default=0.0)
+    annotation_count = models.PositiveSmallIntegerField(default=0)
+    open_slots = models.SmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id"),
+            models.CheckConstraint(condition=Q(open_slots__gte=0), name="item_open_slots_nonneg"),
+        ]
+        indexes = [
+            models.Index(
+                "project",
+                F("priority").desc(),
+                "id",
+                name="item_queue_idx",
+                condition=Q(open_slots__gt=0),
+            ),
+            models.Index(fields=["project", "annotation_count"], name="item_progress_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+
+class Assignment(models.Model):
+    """A lease: an item reserved for one annotator until `expires_at`."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one live lease per item and annotator.
+            models.UniqueConstraint(
+                fields=["item", "annotator"],
+                condition=Q(state="active"),
+                name="assignment_one_active_per_annotator",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "annotator"], name="assignment_item_annotator_idx"),
+            models.Index(
+                fields=["project", "expires_at"],
+                name="assignment_active_expiry_idx",
+                condition=Q(state="active"),
+            ),
+            models.Index(
+                fields=["annotator", "project"],
+                name="assignment_active_mine_idx",
+                condition=Q(state="active"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.annotator_id} ({self.state})"
+
+
+class Annotation(models.Model):
+    """One annotator's independent label for one item. Never edited by anyone but its author's
+    undo; later stages (gold labels, adjudication) are stored separately."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    categories = models.ManyToManyField(Category, blank=True, related_name="annotations")
+    none_of_these = models.BooleanField(default=False)
+    unsure = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_one_per_annotator"),
+        ]
+        indexes = [
+            models.Index(fields=["annotator", "created_at"], name="annotation_mine_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} by {self.annotator_id}"
+
+
+class LabelEvent(models.Model):
+    """Append-only audit log of every label change. UPDATE and DELETE are refused by database
+    triggers (migration 0002), not only by the code."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", "Submitted"
+        UNDO = "undo", "Undone"
+
+    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, related_name="+",
+                                db_constraint=False)
+    item = models.ForeignKey(Item, on_delete=models.DO_NOTHING, related_name="label_events",
+                             db_constraint=False)
+    annotation_id_ref = models.BigIntegerField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False,
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["item", "created_at"], name="labelevent_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.item_id} by {self.actor_id}"

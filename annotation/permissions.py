@@ -1,0 +1,64 @@
+"""Who may do what in a project. Every page and endpoint asks these, server-side.
+
+Roles are per project (Membership). Superusers act as leads everywhere. Non-members get 404 so a
+project's existence does not leak; members without the needed role get 403.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Membership, Project, Role
+
+ANNOTATE_ROLES = frozenset({Role.ANNOTATOR, Role.LEAD})
+MANAGE_ROLES = frozenset({Role.LEAD})
+READ_ROLES = frozenset({Role.LEAD, Role.SCIENTIST})
+
+
+@dataclass(frozen=True)
+class Access:
+    project: Project
+    role: str | None  # None: superuser without a membership
+
+    @property
+    def can_annotate(self) -> bool:
+        return self.role in ANNOTATE_ROLES
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role is None or self.role in MANAGE_ROLES
+
+    @property
+    def can_read_all(self) -> bool:
+        """Read every item, aggregate and progress figure (never other annotators' labels on
+        the annotate page)."""
+        return self.role is None or self.role in READ_ROLES
+
+
+def role_for(user, project: Project) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+    )
+
+
+def access_get(*, user, project: Project) -> Access:
+    """The user's access to the project, or Http404 when they are not a member."""
+    role = role_for(user, project)
+    if role is None and not (user.is_authenticated and user.is_superuser):
+        raise Http404("No such project.")
+    return Access(project=project, role=role)
+
+
+def require(access: Access, ability: str) -> Access:
+    if not getattr(access, ability):
+        raise PermissionDenied(f"Your role in this project does not allow this ({ability}).")
+    return access
+
+
+def can_create_projects(user) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or user.has_perm("annotation.add_project")
+    )

@@ -1,0 +1,91 @@
+"""Reads. Each selector owns its query shape (select_related / prefetch / aggregates)."""
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.core.cache import cache
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from .models import Annotation, Assignment, Category, Item, Membership, Project
+
+QUEUE_REMAINING_CACHE_SECONDS = 30
+
+
+def project_list_for_user(*, user) -> QuerySet[Project]:
+    """Projects the user belongs to, each with `role` (None for superusers' other projects)."""
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    projects = Project.objects.annotate(role=Subquery(role))
+    if not user.is_superuser:
+        projects = projects.filter(memberships__user=user)
+    return projects.order_by("name")
+
+
+def project_get(*, slug: str) -> Project | None:
+    return Project.objects.filter(slug=slug).first()
+
+
+def category_list(*, project: Project, active_only: bool = True) -> list[Category]:
+    categories = Category.objects.filter(project=project)
+    if active_only:
+        categories = categories.filter(active=True)
+    return list(categories.order_by("order", "id"))
+
+
+def project_has_sensitive_categories(*, project: Project) -> bool:
+    return Category.objects.filter(project=project, active=True, sensitive=True).exists()
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    done_today: int
+    done_total: int
+    left_in_queue: int
+
+
+def _start_of_today() -> datetime:
+    now = timezone.localtime()
+    return timezone.make_aware(datetime.combine(now.date(), time.min), now.tzinfo)
+
+
+def queue_remaining(*, project: Project) -> int:
+    """Items that still need annotations (cached briefly: a count over a million rows on every
+    submit would cost more than the figure is worth)."""
+    key = f"queue-remaining:{project.pk}"
+    value = cache.get(key)
+    if value is None:
+        value = Item.objects.filter(
+            project=project, annotation_count__lt=project.overlap
+        ).count()
+        cache.set(key, value, QUEUE_REMAINING_CACHE_SECONDS)
+    return value
+
+
+def annotator_progress(*, project: Project, annotator) -> AnnotatorProgress:
+    mine = Annotation.objects.filter(item__project=project, annotator=annotator)
+    return AnnotatorProgress(
+        done_today=mine.filter(created_at__gte=_start_of_today()).count(),
+        done_total=mine.count(),
+        left_in_queue=queue_remaining(project=project),
+    )
+
+
+def item_for_annotator(*, project: Project, annotator, item_id: int) -> Item | None:
+    """An item the annotator currently holds a lease on (what the annotate page may show)."""
+    held = Assignment.objects.filter(
+        project=project, annotator=annotator, item_id=item_id, state=Assignment.State.ACTIVE
+    )
+    if not held.exists():
+        return None
+    return Item.objects.filter(pk=item_id).first()
+
+
+def annotation_list_mine(*, annotator, project: Project | None = None) -> QuerySet[Annotation]:
+    annotations = Annotation.objects.filter(annotator=annotator)
+    if project is not None:
+        annotations = annotations.filter(item__project=project)
+    return (
+        annotations.select_related("item", "item__project")
+        .prefetch_related("categories")
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,236 @@
+"""The annotation queue: claim, renew, skip, release and expire leases.
+
+Lock order everywhere: item rows first (in primary-key order when several), then their
+assignments. `Item.open_slots` = overlap − annotations − active leases and is only changed while
+the item row is locked, so active leases plus annotations never exceed the overlap.
+
+PostgreSQL: the claim is `SELECT … FOR UPDATE SKIP LOCKED` over the partial index of items
+with open slots in priority order, so parallel annotators never wait for each other.
+SQLite: Django's `select_for_update` is a no-op there, but every transaction starts with
+`BEGIN IMMEDIATE` (settings), which serialises writers; the same code stays correct.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import Assignment, Item, Project
+
+EXPIRE_SWEEP_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Claim:
+    item: Item
+    assignment: Assignment
+    created: bool  # False: an existing lease of this annotator was handed back (and renewed)
+
+
+def _lease_end(project: Project, now: datetime) -> datetime:
+    return now + timedelta(minutes=project.lease_minutes)
+
+
+def item_claim_next(
+    *, project: Project, annotator, exclude_item_ids: tuple[int, ...] = ()
+) -> Claim | None:
+    """Lease the next item to `annotator`, or None when nothing is left for them.
+
+    An active lease the annotator already holds (outside `exclude_item_ids`, which are the
+    items the page already shows or prefetched) is renewed and returned first, so reloading the
+    page never takes a second item. Otherwise the highest-priority item that still has an open
+    slot and that this annotator has never been assigned is locked (skipping rows other
+    claimers hold), its slot taken and a lease created, in one short transaction.
+    """
+    now = timezone.now()
+    max_leases = settings.GOLDSET["MAX_LEASES_PER_ANNOTATOR"]
+    exclude = tuple(int(i) for i in exclude_item_ids)[:max_leases]
+    _expire_if_any(project=project, now=now)
+
+    with transaction.atomic():
+        held = Assignment.objects.filter(
+            project=project, annotator=annotator, state=Assignment.State.ACTIVE
+        )
+        existing = held.exclude(item_id__in=exclude).order_by("created_at", "id").first()
+        if existing is not None:
+            Assignment.objects.filter(pk=existing.pk).update(expires_at=_lease_end(project, now))
+            existing.refresh_from_db()
+            return Claim(item=existing.item, assignment=existing, created=False)
+        if held.count() >= max_leases:
+            raise Conflict(
+                f"You already hold {max_leases} items; submit or skip one first.",
+                code="lease_limit",
+            )
+
+        seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
+        item = (
+            Item.objects.filter(project=project, open_slots__gt=0)
+            .exclude(Exists(seen))
+            .order_by("-priority", "id")
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if item is None:
+            return None
+        Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+        assignment = Assignment.objects.create(
+            project=project, item=item, annotator=annotator, expires_at=_lease_end(project, now)
+        )
+    item.open_slots -= 1
+    return Claim(item=item, assignment=assignment, created=True)
+
+
+def assignment_renew(*, project: Project, annotator, item_ids: list[int]) -> list[int]:
+    """Extend the annotator's active leases on `item_ids`; return the ids still held.
+
+    No item lock is needed: only `expires_at` changes, and the sweep re-checks it under the
+    item lock before expiring anything.
+    """
+    now = timezone.now()
+    leases = Assignment.objects.filter(
+        project=project, annotator=annotator, state=Assignment.State.ACTIVE, item_id__in=item_ids
+    )
+    leases.update(expires_at=_lease_end(project, now))
+    return sorted(leases.values_list("item_id", flat=True))
+
+
+def assignment_skip(*, project: Project, annotator, item_id: int, reason: str) -> Assignment:
+    """Give the item back with a reason; this annotator will not be offered it again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you skip this item.", code="skip_reason_required")
+    if len(reason) > 200:
+        raise InvalidInput("The skip reason is limited to 200 characters.")
+    return _close_lease(
+        project=project,
+        annotator=annotator,
+        item_id=item_id,
+        state=Assignment.State.SKIPPED,
+        reason=reason,
+    )
+
+
+def assignment_release(*, project: Project, annotator, item_ids: list[int]) -> int:
+    """Give back items without a verdict (the annotator stops for now). Returns how many."""
+    released = 0
+    for item_id in sorted(set(item_ids)):
+        try:
+            _close_lease(
+                project=project,
+                annotator=annotator,
+                item_id=item_id,
+                state=Assignment.State.RELEASED,
+            )
+            released += 1
+        except NotFound:
+            continue
+    return released
+
+
+def _close_lease(*, project, annotator, item_id: int, state: str, reason: str = "") -> Assignment:
+    now = timezone.now()
+    with transaction.atomic():
+        item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+        if item is None:
+            raise NotFound("No such item in this project.")
+        lease = Assignment.objects.filter(
+            item=item, annotator=annotator, state=Assignment.State.ACTIVE
+        ).first()
+        if lease is None:
+            raise NotFound("You do not hold this item (the lease ended).", code="no_lease")
+        lease.state = state
+        lease.skip_reason = reason
+        lease.closed_at = now
+        lease.save(update_fields=["state", "skip_reason", "closed_at"])
+        item_open_slots_recount(project=project, item_ids=[item.pk])
+    return lease
+
+
+def _expire_if_any(*, project: Project, now: datetime) -> None:
+    stale = Assignment.objects.filter(
+        project=project, state=Assignment.State.ACTIVE, expires_at__lt=now
+    )
+    if stale.exists():
+        assignment_expire_stale(project=project, now=now)
+
+
+def assignment_expire_stale(*, project: Project | None = None, now: datetime | None = None) -> int:
+    """Expire leases past `expires_at` and reopen their slots. Returns how many expired.
+
+    Items are locked with SKIP LOCKED (a busy item is left for the next sweep), and the
+    assignments are then updated with RETURNING, so a lease renewed in between is not counted.
+    """
+    now = now or timezone.now()
+    stale = Assignment.objects.filter(state=Assignment.State.ACTIVE, expires_at__lt=now)
+    if project is not None:
+        stale = stale.filter(project=project)
+    item_ids = sorted(set(stale.values_list("item_id", flat=True)[:EXPIRE_SWEEP_LIMIT]))
+    if not item_ids:
+        return 0
+    with transaction.atomic():
+        locked = list(
+            Item.objects.filter(pk__in=item_ids)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if not locked:
+            return 0
+        expired_items = _expire_leases_returning(item_ids=locked, now=now)
+        for project_id, ids in _by_project(sorted(set(expired_items))).items():
+            item_open_slots_recount(project=Project(pk=project_id), item_ids=ids)
+    return len(expired_items)
+
+
+def _by_project(item_ids: list[int]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for item_id, project_id in Item.objects.filter(pk__in=item_ids).values_list("pk", "project_id"):
+        groups.setdefault(project_id, []).append(item_id)
+    return groups
+
+
+def item_open_slots_recount(*, project: Project, item_ids: list[int] | None = None) -> int:
+    """Set open_slots = max(0, overlap − annotations − active leases) from the rows themselves.
+
+    Precondition: the items are locked by the caller (or `item_ids` is None and the caller
+    accepts a whole-project recount, as after an overlap change). Returns rows updated.
+    """
+    overlap = Project.objects.filter(pk=project.pk).values_list("overlap", flat=True).get()
+    active = (
+        Assignment.objects.filter(item=OuterRef("pk"), state=Assignment.State.ACTIVE)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    items = Item.objects.filter(project_id=project.pk)
+    if item_ids is not None:
+        items = items.filter(pk__in=item_ids)
+    return items.update(
+        open_slots=Greatest(
+            Value(0),
+            Value(overlap)
+            - F("annotation_count")
+            - Coalesce(Subquery(active, output_field=IntegerField()), Value(0)),
+        )
+    )
+
+
+def _expire_leases_returning(*, item_ids: list[int], now: datetime) -> list[int]:
+    table = Assignment._meta.db_table
+    placeholders = ", ".join(["%s"] * len(item_ids))
+    sql = (
+        f"UPDATE {table} SET state = %s, closed_at = %s "  # noqa: S608 (table name is ours)
+        f"WHERE item_id IN ({placeholders}) AND state = %s AND expires_at < %s "
+        "RETURNING item_id"
+    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = [Assignment.State.EXPIRED, at, *item_ids, Assignment.State.ACTIVE, at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

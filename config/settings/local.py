@@ -1,0 +1,10 @@
+"""`make run`: SQLite by default, debug on, a fixed development secret."""
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+import os
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405

@@ -1,0 +1,1 @@
+"""Dataset versions, data cards and exports arrive with the datacards issue."""

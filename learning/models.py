@@ -1,0 +1,1 @@
+"""Model runs, item scores and label issues arrive with the active-learning issue."""
