@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Annotation, Assignment, Category, Item, Membership, Project
+from .models import Annotation, Assignment, Category, ImportJob, Item, Membership, Project
 
 QUEUE_REMAINING_CACHE_SECONDS = 30
 
@@ -89,3 +89,66 @@ def annotation_list_mine(*, annotator, project: Project | None = None) -> QueryS
         .prefetch_related("categories")
         .order_by("-created_at", "-id")
     )
+
+
+ITEM_STATES = ("unlabeled", "in_progress", "complete")
+
+
+def item_list(
+    *,
+    project: Project,
+    state: str | None = None,
+    external_id: str | None = None,
+    import_job_id: int | None = None,
+) -> QuerySet[Item]:
+    """Items of the project, filtered; the caller pages by id (keyset), never counts them all.
+
+    States: unlabeled (no annotation), in_progress (some, fewer than the overlap), complete
+    (at least the overlap).
+    """
+    items = Item.objects.filter(project=project)
+    if state == "unlabeled":
+        items = items.filter(annotation_count=0)
+    elif state == "in_progress":
+        items = items.filter(annotation_count__gt=0, annotation_count__lt=project.overlap)
+    elif state == "complete":
+        items = items.filter(annotation_count__gte=project.overlap)
+    elif state:
+        raise ValueError(f"unknown item state {state!r}")
+    if external_id:
+        items = items.filter(external_id=external_id)
+    if import_job_id is not None:
+        items = items.filter(import_job_id=import_job_id)
+    return items.order_by("id")
+
+
+def import_job_list(*, project: Project) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(project=project).order_by("-created_at", "-id")
+
+
+def import_job_get(*, project: Project, job_id: int) -> ImportJob | None:
+    return ImportJob.objects.filter(project=project, pk=job_id).first()
+
+
+def category_get(*, project: Project, category_id: int) -> Category | None:
+    return Category.objects.filter(project=project, pk=category_id).first()
+
+
+def import_job_progress(*, job: ImportJob) -> dict:
+    """Where an import stands: status, phase, rows_processed, rows_total, percent.
+
+    While it runs, the importer writes progress to the cache (`import-progress:<id>`): its
+    insert transaction is open, so the job row shows only the state before it. A finished job
+    is read from the row.
+    """
+    finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    live = None if finished else cache.get(f"import-progress:{job.pk}")
+    if live:
+        return dict(live)
+    return {
+        "status": job.status,
+        "phase": job.phase or job.status,
+        "rows_processed": job.rows_processed,
+        "rows_total": job.rows_total,
+        "percent": 100.0 if finished else 0.0,
+    }

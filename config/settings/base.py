@@ -156,6 +156,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "annotation.api.exceptions.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
