@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from .models import Annotation, Assignment, Category, ImportJob, Item, LabelEvent, Membership, Project
+from .models import (
+    Annotation,
+    Assignment,
+    Category,
+    ImportJob,
+    Item,
+    LabelEvent,
+    Membership,
+    Project,
+)
 
 
 class CategoryInline(admin.TabularInline):

@@ -166,7 +166,9 @@ class Item(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id"),
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_unique_external_id"
+            ),
             models.CheckConstraint(condition=Q(open_slots__gte=0), name="item_open_slots_nonneg"),
         ]
         indexes = [
@@ -250,7 +252,9 @@ class Annotation(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_one_per_annotator"),
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="annotation_one_per_annotator"
+            ),
         ]
         indexes = [
             models.Index(fields=["annotator", "created_at"], name="annotation_mine_idx"),
@@ -268,13 +272,17 @@ class LabelEvent(models.Model):
         SUBMIT = "submit", "Submitted"
         UNDO = "undo", "Undone"
 
-    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, related_name="+",
-                                db_constraint=False)
-    item = models.ForeignKey(Item, on_delete=models.DO_NOTHING, related_name="label_events",
-                             db_constraint=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.DO_NOTHING, related_name="label_events", db_constraint=False
+    )
     annotation_id_ref = models.BigIntegerField(null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
         db_constraint=False,
     )
     action = models.CharField(max_length=20, choices=Action.choices)

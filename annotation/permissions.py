@@ -59,6 +59,4 @@ def require(access: Access, ability: str) -> Access:
 
 
 def can_create_projects(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or user.has_perm("annotation.add_project")
-    )
+    return user.is_authenticated and (user.is_superuser or user.has_perm("annotation.add_project"))

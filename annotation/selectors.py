@@ -54,9 +54,7 @@ def queue_remaining(*, project: Project) -> int:
     key = f"queue-remaining:{project.pk}"
     value = cache.get(key)
     if value is None:
-        value = Item.objects.filter(
-            project=project, annotation_count__lt=project.overlap
-        ).count()
+        value = Item.objects.filter(project=project, annotation_count__lt=project.overlap).count()
         cache.set(key, value, QUEUE_REMAINING_CACHE_SECONDS)
     return value
 

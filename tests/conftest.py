@@ -50,8 +50,13 @@ def _clear_cache():
 def project(db):
     p = ProjectFactory(overlap=2)
     for i, name in enumerate(["Adult Content", "Violence", "Self-Harm", "Hate", "Social Media"]):
-        CategoryFactory(project=p, name=name, hotkey=str(i + 1), order=i,
-                        sensitive=name in {"Self-Harm", "Violence"})
+        CategoryFactory(
+            project=p,
+            name=name,
+            hotkey=str(i + 1),
+            order=i,
+            sensitive=name in {"Self-Harm", "Violence"},
+        )
     return p
 
 
@@ -97,10 +102,26 @@ def celery_worker(transactional_db):
     }
     app.control.purge()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     ready = False

@@ -138,8 +138,16 @@ def annotation_submit(
 
 
 def _submit_locked(
-    *, project, annotator, item_id, category_ids, none_of_these, unsure, comment,
-    time_spent_ms, key,
+    *,
+    project,
+    annotator,
+    item_id,
+    category_ids,
+    none_of_these,
+    unsure,
+    comment,
+    time_spent_ms,
+    key,
 ) -> Submitted:
     now = timezone.now()
     item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()

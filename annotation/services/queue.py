@@ -57,8 +57,11 @@ def item_claim_next(
             project=project, annotator=annotator, state=Assignment.State.ACTIVE
         )
         existing = held.exclude(item_id__in=exclude).order_by("created_at", "id").first()
-        if existing is not None:
-            Assignment.objects.filter(pk=existing.pk).update(expires_at=_lease_end(project, now))
+        # Renew only a lease that is still active: a sweep may have expired it (and reopened its
+        # slot to someone else) since it was read; then a new item is claimed below.
+        if existing is not None and Assignment.objects.filter(
+            pk=existing.pk, state=Assignment.State.ACTIVE
+        ).update(expires_at=_lease_end(project, now)):
             existing.refresh_from_db()
             return Claim(item=existing.item, assignment=existing, created=False)
         if held.count() >= max_leases:

@@ -1,9 +1,9 @@
 """`make run`: SQLite by default, debug on, a fixed development secret."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env_bool
-
-import os
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production"

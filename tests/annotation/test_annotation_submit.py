@@ -24,9 +24,15 @@ def test_submit_stores_label_audits_and_closes_lease(project, annotator):
     item = _claim(project, annotator)
     cats = list(project.categories.all()[:2])
 
-    result = annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                               category_ids=[c.pk for c in cats], comment="  both  ",
-                               time_spent_ms=4200, idempotency_key="abcdef-123")
+    result = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[c.pk for c in cats],
+        comment="  both  ",
+        time_spent_ms=4200,
+        idempotency_key="abcdef-123",
+    )
 
     ann = result.annotation
     assert result.created
@@ -42,8 +48,13 @@ def test_retried_submit_with_same_key_returns_the_stored_annotation(project, ann
     items(project, 1)
     item = _claim(project, annotator)
     cat = project.categories.first()
-    kwargs = dict(project=project, annotator=annotator, item_id=item.pk, category_ids=[cat.pk],
-                  idempotency_key="retry-key-1")
+    kwargs = dict(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[cat.pk],
+        idempotency_key="retry-key-1",
+    )
 
     first = annotation_submit(**kwargs)
     second = annotation_submit(**kwargs)
@@ -58,14 +69,24 @@ def test_key_reused_by_someone_else_is_a_conflict(project, annotator):
     items(project, 2)
     item = _claim(project, annotator)
     cat = project.categories.first()
-    annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                      category_ids=[cat.pk], idempotency_key="shared-key-1")
+    annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[cat.pk],
+        idempotency_key="shared-key-1",
+    )
     other = member(project)
     other_item = _claim(project, other)
 
     with pytest.raises(Conflict, match="already used"):
-        annotation_submit(project=project, annotator=other, item_id=other_item.pk,
-                          category_ids=[cat.pk], idempotency_key="shared-key-1")
+        annotation_submit(
+            project=project,
+            annotator=other,
+            item_id=other_item.pk,
+            category_ids=[cat.pk],
+            idempotency_key="shared-key-1",
+        )
 
 
 @pytest.mark.parametrize(
@@ -82,8 +103,14 @@ def test_bad_submit_is_refused_and_stores_nothing(project, annotator, kwargs, me
     items(project, 1)
     item = _claim(project, annotator)
     cat = project.categories.first()
-    args = {"project": project, "annotator": annotator, "item_id": item.pk,
-            "category_ids": [cat.pk], "idempotency_key": "good-key-01", **kwargs}
+    args = {
+        "project": project,
+        "annotator": annotator,
+        "item_id": item.pk,
+        "category_ids": [cat.pk],
+        "idempotency_key": "good-key-01",
+        **kwargs,
+    }
     if args["category_ids"] == "first":
         args["category_ids"] = [cat.pk]
 
@@ -102,8 +129,13 @@ def test_single_label_project_takes_one_category(annotator):
     item = _claim(project, annotator)
 
     with pytest.raises(InvalidInput, match="single-label"):
-        annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                          category_ids=[a.pk, b.pk], idempotency_key="single-001")
+        annotation_submit(
+            project=project,
+            annotator=annotator,
+            item_id=item.pk,
+            category_ids=[a.pk, b.pk],
+            idempotency_key="single-001",
+        )
 
 
 def test_inactive_category_is_refused(project, annotator):
@@ -114,15 +146,26 @@ def test_inactive_category_is_refused(project, annotator):
     cat.save()
 
     with pytest.raises(InvalidInput, match="inactive"):
-        annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                          category_ids=[cat.pk], idempotency_key="inactive-1")
+        annotation_submit(
+            project=project,
+            annotator=annotator,
+            item_id=item.pk,
+            category_ids=[cat.pk],
+            idempotency_key="inactive-1",
+        )
 
 
 def test_submit_for_an_item_never_assigned_is_refused(project, annotator):
     (item,) = items(project, 1)
     with pytest.raises(Conflict, match="never assigned"):
-        annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                          category_ids=[], unsure=True, idempotency_key="never-001")
+        annotation_submit(
+            project=project,
+            annotator=annotator,
+            item_id=item.pk,
+            category_ids=[],
+            unsure=True,
+            idempotency_key="never-001",
+        )
 
 
 def test_late_submit_after_expiry_is_kept_not_lost(project, annotator):
@@ -131,8 +174,14 @@ def test_late_submit_after_expiry_is_kept_not_lost(project, annotator):
     assignment_expire_stale(now=timezone.now() + timedelta(hours=1))
     assert Item.objects.get(pk=only.pk).open_slots == 2
 
-    result = annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                               category_ids=[], none_of_these=True, idempotency_key="late-0001")
+    result = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[],
+        none_of_these=True,
+        idempotency_key="late-0001",
+    )
 
     assert result.created
     only.refresh_from_db()
@@ -143,8 +192,13 @@ def test_undo_withdraws_label_gives_item_back_and_is_audited(project, annotator)
     items(project, 1)
     item = _claim(project, annotator)
     cat = project.categories.first()
-    ann = annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                            category_ids=[cat.pk], idempotency_key="undo-key-1").annotation
+    ann = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[cat.pk],
+        idempotency_key="undo-key-1",
+    ).annotation
 
     undone = annotation_undo(project=project, annotator=annotator, annotation_id=ann.pk)
 
@@ -153,14 +207,22 @@ def test_undo_withdraws_label_gives_item_back_and_is_audited(project, annotator)
     assert Assignment.objects.filter(item=item, annotator=annotator, state="active").exists()
     assert undone.item.annotation_count == 0 and undone.item.open_slots == 1
     assert list(LabelEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        "submit", "undo"]
+        "submit",
+        "undo",
+    ]
 
 
 def test_undo_after_the_window_is_refused(project, annotator, settings):
     items(project, 1)
     item = _claim(project, annotator)
-    ann = annotation_submit(project=project, annotator=annotator, item_id=item.pk,
-                            category_ids=[], unsure=True, idempotency_key="undo-late-1").annotation
+    ann = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[],
+        unsure=True,
+        idempotency_key="undo-late-1",
+    ).annotation
     Annotation.objects.filter(pk=ann.pk).update(created_at=timezone.now() - timedelta(hours=1))
 
     with pytest.raises(Conflict, match="Undo is possible"):
@@ -171,8 +233,14 @@ def test_undo_after_the_window_is_refused(project, annotator, settings):
 def test_audit_log_rows_cannot_be_changed(project, annotator):
     items(project, 1)
     item = _claim(project, annotator)
-    annotation_submit(project=project, annotator=annotator, item_id=item.pk, category_ids=[],
-                      unsure=True, idempotency_key="audit-key-1")
+    annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[],
+        unsure=True,
+        idempotency_key="audit-key-1",
+    )
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LabelEvent.objects.update(action="undo")

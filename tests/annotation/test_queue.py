@@ -23,7 +23,10 @@ pytestmark = pytest.mark.django_db
 def _submit(project, user, item, key):
     category = project.categories.first()
     return annotation_submit(
-        project=project, annotator=user, item_id=item.pk, category_ids=[category.pk],
+        project=project,
+        annotator=user,
+        item_id=item.pk,
+        category_ids=[category.pk],
         idempotency_key=key,
     )
 
@@ -51,8 +54,9 @@ def test_claim_again_returns_the_same_lease_not_a_second_item(project, annotator
 def test_prefetch_excluding_current_item_claims_a_second_one(project, annotator):
     items(project, 3)
     first = item_claim_next(project=project, annotator=annotator)
-    second = item_claim_next(project=project, annotator=annotator,
-                             exclude_item_ids=(first.item.pk,))
+    second = item_claim_next(
+        project=project, annotator=annotator, exclude_item_ids=(first.item.pk,)
+    )
 
     assert second.item.pk != first.item.pk and second.created
 
@@ -64,8 +68,9 @@ def test_lease_limit_is_enforced(project, annotator, settings):
     b = item_claim_next(project=project, annotator=annotator, exclude_item_ids=(a.item.pk,))
 
     with pytest.raises(Conflict, match="already hold 2 items"):
-        item_claim_next(project=project, annotator=annotator,
-                        exclude_item_ids=(a.item.pk, b.item.pk, 999))
+        item_claim_next(
+            project=project, annotator=annotator, exclude_item_ids=(a.item.pk, b.item.pk, 999)
+        )
 
 
 def test_item_never_held_by_more_annotators_than_overlap(project):
@@ -146,8 +151,9 @@ def test_skip_needs_a_reason_and_never_returns_the_item(project, annotator):
 
     with pytest.raises(InvalidInput, match="Say why"):
         assignment_skip(project=project, annotator=annotator, item_id=claim.item.pk, reason=" ")
-    assignment_skip(project=project, annotator=annotator, item_id=claim.item.pk,
-                    reason="Not in English")
+    assignment_skip(
+        project=project, annotator=annotator, item_id=claim.item.pk, reason="Not in English"
+    )
 
     assert Item.objects.get(pk=only.pk).open_slots == 2
     assert item_claim_next(project=project, annotator=annotator) is None
@@ -165,6 +171,8 @@ def test_release_reopens_slots(project, annotator):
     a = item_claim_next(project=project, annotator=annotator)
     b = item_claim_next(project=project, annotator=annotator, exclude_item_ids=(a.item.pk,))
 
-    assert assignment_release(project=project, annotator=annotator,
-                              item_ids=[a.item.pk, b.item.pk]) == 2
+    assert (
+        assignment_release(project=project, annotator=annotator, item_ids=[a.item.pk, b.item.pk])
+        == 2
+    )
     assert sorted(Item.objects.values_list("open_slots", flat=True)) == [2, 2]
