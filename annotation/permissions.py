@@ -7,6 +7,7 @@ project's existence does not leak; members without the needed role get 403.
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
 from .models import Membership, Project, Role
@@ -34,6 +35,24 @@ class Access:
         """Read every item, aggregate and progress figure (never other annotators' labels on
         the annotate page)."""
         return self.role is None or self.role in READ_ROLES
+
+
+def project_access(*, user, slug: str, ability: str | None = None) -> Access:
+    """The user's access to the project `slug` in one query: Http404 for a missing project or a
+    non-member, PermissionDenied when `ability` ("can_annotate", "can_manage", "can_read_all")
+    is not theirs."""
+    projects = Project.objects.filter(slug=slug)
+    if user.is_authenticated:
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        projects = projects.annotate(member_role=Subquery(role))
+    project = projects.first()
+    role = getattr(project, "member_role", None)
+    if project is None or (role is None and not (user.is_authenticated and user.is_superuser)):
+        raise Http404("No such project.")
+    access = Access(project=project, role=role)
+    if ability is not None:
+        require(access, ability)
+    return access
 
 
 def role_for(user, project: Project) -> str | None:

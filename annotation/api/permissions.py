@@ -4,22 +4,14 @@ Non-members get 404 (a project's existence does not leak), members without the r
 Authentication itself (401 for anonymous requests) is DRF's IsAuthenticated default.
 """
 
-from django.http import Http404
-
-from ..permissions import Access, access_get, require
-from ..selectors import project_get
+from .. import permissions
+from ..permissions import Access
 
 
 def project_access(request, slug: str, ability: str | None = None) -> Access:
     """The requesting user's access to the project `slug`, checked for `ability` if given
     ("can_annotate", "can_manage" or "can_read_all")."""
-    project = project_get(slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    access = access_get(user=request.user, project=project)
-    if ability is not None:
-        require(access, ability)
-    return access
+    return permissions.project_access(user=request.user, slug=slug, ability=ability)
 
 
 def role_label(access: Access) -> str:

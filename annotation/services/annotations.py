@@ -48,7 +48,7 @@ def _validate_label(
     ids = sorted({int(c) for c in category_ids})
     if ids:
         known = set(
-            Category.objects.filter(project=project, active=True, pk__in=ids).values_list(
+            Category.objects.filter(project_id=project.pk, active=True, pk__in=ids).values_list(
                 "pk", flat=True
             )
         )
@@ -130,10 +130,13 @@ def annotation_submit(
                 key=idempotency_key,
             )
     except IntegrityError:
-        # Two copies of the same request raced past the first replay check.
+        # The unique constraints decide the races: a copy of this request that committed first
+        # (same key: a replay), or another label of this annotator on the item.
         replay = _replay(key=idempotency_key, annotator=annotator, item_id=item_id)
         if replay is not None:
             return replay
+        if Annotation.objects.filter(item_id=item_id, annotator=annotator).exists():
+            raise Conflict("You already labeled this item.", code="already_labeled") from None
         raise
 
 
@@ -149,23 +152,18 @@ def _submit_locked(
     time_spent_ms,
     key,
 ) -> Submitted:
+    """Precondition: inside a transaction. Locks the item row first, like every lease change."""
     now = timezone.now()
     item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
     if item is None:
         raise NotFound("No such item in this project.")
-    replay = _replay(key=key, annotator=annotator, item_id=item_id)
-    if replay is not None:
-        return replay
-    if Annotation.objects.filter(item=item, annotator=annotator).exists():
-        raise Conflict("You already labeled this item.", code="already_labeled")
-    leases = Assignment.objects.filter(item=item, annotator=annotator)
-    lease = leases.filter(state=Assignment.State.ACTIVE).first()
-    if lease is not None:
-        slot_delta = 0  # the lease's slot becomes the annotation's
-        lease.state = Assignment.State.SUBMITTED
-        lease.closed_at = now
-        lease.save(update_fields=["state", "closed_at"])
-    elif leases.exists():
+    item.project = project
+    # The lease's slot becomes the annotation's.
+    if Assignment.objects.filter(
+        item=item, annotator=annotator, state=Assignment.State.ACTIVE
+    ).update(state=Assignment.State.SUBMITTED, closed_at=now):
+        slot_delta = 0
+    elif Assignment.objects.filter(item=item, annotator=annotator).exists():
         slot_delta = -1 if item.open_slots > 0 else 0  # late submit after the lease ended
     else:
         raise Conflict("This item was never assigned to you.", code="not_assigned")
@@ -180,7 +178,10 @@ def _submit_locked(
         idempotency_key=key,
     )
     if category_ids:
-        annotation.categories.set(category_ids)
+        through = Annotation.categories.through
+        through.objects.bulk_create(
+            [through(annotation_id=annotation.pk, category_id=c) for c in category_ids]
+        )
     Item.objects.filter(pk=item.pk).update(
         annotation_count=F("annotation_count") + 1, open_slots=F("open_slots") + slot_delta
     )

@@ -49,24 +49,38 @@ def item_claim_next(
     """
     now = timezone.now()
     max_leases = settings.GOLDSET["MAX_LEASES_PER_ANNOTATOR"]
-    exclude = tuple(int(i) for i in exclude_item_ids)[:max_leases]
-    _expire_if_any(project=project, now=now)
-
-    with transaction.atomic():
-        held = Assignment.objects.filter(
-            project=project, annotator=annotator, state=Assignment.State.ACTIVE
+    exclude = {int(i) for i in exclude_item_ids}
+    claim = _claim(project=project, annotator=annotator, exclude=exclude, now=now, limit=max_leases)
+    if claim is None and assignment_expire_stale(project=project, now=now):
+        # Leases abandoned by closed pages hold slots; when nothing else is left, reopen them
+        # now rather than waiting for the periodic sweep (Celery beat, every minute).
+        claim = _claim(
+            project=project, annotator=annotator, exclude=exclude, now=now, limit=max_leases
         )
-        existing = held.exclude(item_id__in=exclude).order_by("created_at", "id").first()
-        # Renew only a lease that is still active: a sweep may have expired it (and reopened its
-        # slot to someone else) since it was read; then a new item is claimed below.
-        if existing is not None and Assignment.objects.filter(
-            pk=existing.pk, state=Assignment.State.ACTIVE
-        ).update(expires_at=_lease_end(project, now)):
-            existing.refresh_from_db()
-            return Claim(item=existing.item, assignment=existing, created=False)
-        if held.count() >= max_leases:
+    return claim
+
+
+def _claim(*, project: Project, annotator, exclude: set[int], now: datetime, limit: int):
+    end = _lease_end(project, now)
+    with transaction.atomic():
+        held = list(
+            Assignment.objects.filter(
+                project=project, annotator=annotator, state=Assignment.State.ACTIVE
+            )
+            .order_by("created_at", "id")
+            .values_list("id", "item_id")
+        )
+        for lease_id, item_id in held:
+            # Renew only a lease that is still active: a sweep may have expired it (and
+            # reopened its slot to someone else) since it was read.
+            if item_id not in exclude and Assignment.objects.filter(
+                pk=lease_id, state=Assignment.State.ACTIVE
+            ).update(expires_at=end):
+                lease = Assignment.objects.select_related("item").get(pk=lease_id)
+                return Claim(item=lease.item, assignment=lease, created=False)
+        if len(held) >= limit:
             raise Conflict(
-                f"You already hold {max_leases} items; submit or skip one first.",
+                f"You already hold {limit} items; submit or skip one first.",
                 code="lease_limit",
             )
 
@@ -82,7 +96,7 @@ def item_claim_next(
             return None
         Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
         assignment = Assignment.objects.create(
-            project=project, item=item, annotator=annotator, expires_at=_lease_end(project, now)
+            project=project, item=item, annotator=annotator, expires_at=end
         )
     item.open_slots -= 1
     return Claim(item=item, assignment=assignment, created=True)
@@ -152,14 +166,6 @@ def _close_lease(*, project, annotator, item_id: int, state: str, reason: str = 
         lease.save(update_fields=["state", "skip_reason", "closed_at"])
         item_open_slots_recount(project=project, item_ids=[item.pk])
     return lease
-
-
-def _expire_if_any(*, project: Project, now: datetime) -> None:
-    stale = Assignment.objects.filter(
-        project=project, state=Assignment.State.ACTIVE, expires_at__lt=now
-    )
-    if stale.exists():
-        assignment_expire_stale(project=project, now=now)
 
 
 def assignment_expire_stale(*, project: Project | None = None, now: datetime | None = None) -> int:

@@ -18,8 +18,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..errors import InvalidInput, ServiceError
-from ..permissions import access_get, require
-from ..selectors import annotator_progress, category_list, project_get
+from ..permissions import project_access
+from ..selectors import annotator_progress, category_list
 from ..services.annotations import annotation_submit, annotation_undo
 from ..services.queue import (
     assignment_release,
@@ -42,10 +42,7 @@ def _error(message: str, code: str, status: int) -> JsonResponse:
 
 
 def _annotator_access(request, slug: str):
-    project = project_get(slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    return require(access_get(user=request.user, project=project), "can_annotate")
+    return project_access(user=request.user, slug=slug, ability="can_annotate")
 
 
 def endpoint(view):

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import selectors
 from ..errors import ServiceError
 from ..models import ImportJob
-from ..permissions import access_get, require
-from ..selectors import import_job_get, import_job_list, project_get
+from ..permissions import project_access
+from ..selectors import import_job_get, import_job_list
 from ..services.imports import import_job_create
 
 MAPPING_FIELDS = ("id", "text", "url", "title", "labels")
@@ -18,10 +18,8 @@ JOBS_SHOWN = 50
 
 
 def _manage_access(request, slug: str):
-    project = project_get(slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    return project, require(access_get(user=request.user, project=project), "can_manage")
+    access = project_access(user=request.user, slug=slug, ability="can_manage")
+    return access.project, access
 
 
 def _wants_json(request) -> bool:

@@ -5,7 +5,7 @@ and renders; service errors become messages and the page is shown again unchange
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -20,8 +20,8 @@ from ..forms import (
     form_errors,
 )
 from ..models import Category, Membership
-from ..permissions import Access, access_get, can_create_projects, require
-from ..selectors import category_list, project_get
+from ..permissions import Access, can_create_projects, project_access
+from ..selectors import category_list
 from ..services.projects import (
     RESERVED_KEYS,
     category_create,
@@ -34,10 +34,7 @@ from ..services.projects import (
 
 
 def _access(request: HttpRequest, slug: str, ability: str) -> Access:
-    project = project_get(slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    return require(access_get(user=request.user, project=project), ability)
+    return project_access(user=request.user, slug=slug, ability=ability)
 
 
 def _ctx(access: Access, **extra) -> dict:

@@ -184,7 +184,7 @@ def test_page_query_count_does_not_grow(client, django_assert_num_queries, n_cat
     user = member(project)
     client.force_login(user)
 
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(13):
         response = client.get(url(project))
     assert response.status_code == 200
 
@@ -236,7 +236,7 @@ def test_next_query_count_does_not_grow(client, django_assert_num_queries, n_cat
     client.force_login(user)
     first = claim(project, user)
 
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(10):
         response = post_json(client, url(project, "next"), {"exclude": [first.pk]})
     assert response.status_code == 200
 
@@ -516,7 +516,7 @@ def test_progress_fragment_shows_counts(client, project, annotator, django_asser
             idempotency_key=f"prog-key-{n}",
         )
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(url(project, "progress"))
 
     html = response.content.decode()

@@ -364,7 +364,7 @@ def test_items_list_query_count_is_constant(django_assert_num_queries, project, 
     client = client_for(lead)
 
     # token, project, membership, one page of items
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = client.get(f"/api/projects/{project.slug}/items/")
     assert len(response.json()["results"]) == n
 

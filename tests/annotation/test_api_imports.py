@@ -222,6 +222,6 @@ def test_job_list_query_count_is_constant(django_assert_num_queries, project, le
         )
     client = client_for(lead)
 
-    with django_assert_num_queries(4):  # token, project, membership, jobs
+    with django_assert_num_queries(3):  # token, project with role, jobs
         response = client.get(url(project, "imports/"))
     assert len(response.json()["results"]) == n

@@ -49,7 +49,7 @@ def test_lead_sees_the_form_and_past_imports(client, project, lead, django_asser
     _logged_in(client, lead)
 
     # session, user, project, membership, the jobs list
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client.get(reverse("import", args=[project.slug]))
 
     assert response.status_code == 200

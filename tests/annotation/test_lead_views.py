@@ -464,7 +464,7 @@ def test_items_list_query_count_does_not_grow(client, project, lead, django_asse
     items(project, 3)
     login(client, lead)
     client.get(url("items", project))  # warm the session
-    with django_assert_num_queries(6) as small:
+    with django_assert_num_queries(5) as small:
         client.get(url("items", project))
     items(project, 40)
     for _ in range(3):
@@ -510,7 +510,7 @@ def test_dashboard_query_count_independent_of_data(
     login(client, lead)
     client.get(url("dashboard", project))
     cache.clear()
-    with django_assert_num_queries(10) as small:
+    with django_assert_num_queries(9) as small:
         client.get(url("dashboard", project))
 
     for n in range(4):
