@@ -48,9 +48,9 @@ def _validate_label(
     ids = sorted({int(c) for c in category_ids})
     if ids:
         known = set(
-            Category.objects.filter(project_id=project.pk, active=True, pk__in=ids).values_list(
-                "pk", flat=True
-            )
+            Category.objects.filter(project_id=project.pk, active=True, pk__in=ids)
+            .order_by()
+            .values_list("pk", flat=True)
         )
         unknown = [c for c in ids if c not in known]
         if unknown:
