@@ -178,6 +178,10 @@ GOLDSET = {
     "IMPORT_MAX_FILE_BYTES": int(os.environ.get("GOLDSET_IMPORT_MAX_FILE_BYTES", str(4 * 1024**3))),
     "IMPORT_MAX_ERRORS_KEPT": 1000,
     "IMPORT_BATCH_SIZE": 5000,
+    # PostgreSQL: check an import's two foreign keys (project, job) once under a key-share lock
+    # instead of once per row (session_replication_role for the COPY only; needs the privilege,
+    # otherwise the per-row checks simply stay on). See annotation/services/imports/write.py.
+    "IMPORT_CHECK_FOREIGN_KEYS_ONCE": env_bool("GOLDSET_IMPORT_CHECK_FOREIGN_KEYS_ONCE", True),
     "UNDO_WINDOW_SECONDS": int(os.environ.get("GOLDSET_UNDO_WINDOW_SECONDS", "120")),
     "MAX_LEASES_PER_ANNOTATOR": 3,
 }
