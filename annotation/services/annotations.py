@@ -47,11 +47,10 @@ def _validate_label(
 ) -> list[int]:
     ids = sorted({int(c) for c in category_ids})
     if ids:
-        known = set(
-            Category.objects.filter(project_id=project.pk, active=True, pk__in=ids)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(ACTIVE_CATEGORIES_SQL.format(ids=marks), [project.pk, True, *ids])
+            known = {row[0] for row in cursor.fetchall()}
         unknown = [c for c in ids if c not in known]
         if unknown:
             raise InvalidInput(
@@ -75,9 +74,10 @@ def _validate_label(
 
 
 def _replay(*, key: str, annotator, item_id: int) -> Submitted | None:
-    existing = Annotation.objects.filter(idempotency_key=key).first()
-    if existing is None:
+    found = list(Annotation.objects.raw(ANNOTATION_BY_KEY_SQL, [key]))
+    if not found:
         return None
+    existing = found[0]
     if existing.annotator_id != annotator.pk or existing.item_id != item_id:
         raise Conflict("This idempotency key was already used for another submission.")
     return Submitted(annotation=existing, created=False)
@@ -201,6 +201,11 @@ def _submit_locked(
 
 _ITEM = Item._meta.db_table
 _LEASE = Assignment._meta.db_table
+ANNOTATION_BY_KEY_SQL = f"SELECT * FROM {Annotation._meta.db_table} WHERE idempotency_key = %s"  # noqa: S608
+ACTIVE_CATEGORIES_SQL = (
+    f"SELECT id FROM {Category._meta.db_table} "  # noqa: S608
+    "WHERE project_id = %s AND active = %s AND id IN ({ids})"
+)
 CLOSE_LEASE_SQL = (
     f"UPDATE {_LEASE} SET state = 'submitted', closed_at = %s "  # noqa: S608 (our tables)
     "WHERE item_id = %s AND annotator_id = %s AND state = 'active'"
