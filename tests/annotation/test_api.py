@@ -71,6 +71,21 @@ def test_bad_token_is_401(project):
     assert response.json()["error"] == "Invalid token."
 
 
+def test_token_of_an_inactive_user_is_401(project, lead):
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=lead).key
+    lead.is_active = False
+    lead.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = client.get("/api/projects/")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "User inactive or deleted."
+
+
 def test_session_auth_also_works(project, lead):
     client = APIClient()
     client.force_login(lead)
