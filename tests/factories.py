@@ -1,11 +1,13 @@
 """factory_boy factories shared by every test module."""
 
 import hashlib
+import uuid
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
 
-from annotation.models import Category, Item, Membership, Project, Role
+from annotation.models import Annotation, Category, Item, Membership, Project, Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -68,3 +70,20 @@ def member(project, role=Role.ANNOTATOR, username=None):
 
 def items(project, n):
     return [ItemFactory(project=project) for _ in range(n)]
+
+
+def annotate(item, user, categories=(), *, none=False, unsure=False, when=None):
+    """Store an annotation directly, bypassing the queue (the submit service has its own
+    tests); for tests of what is computed from annotations."""
+    annotation = Annotation.objects.create(
+        item=item,
+        annotator=user,
+        none_of_these=none,
+        unsure=unsure,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    annotation.categories.set(categories)
+    Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
+    if when is not None:
+        Annotation.objects.filter(pk=annotation.pk).update(created_at=when)
+    return annotation

@@ -1,18 +1,16 @@
 """Lead and scientist pages: access per role, the create/edit flows, bad input, escaping and
 query counts."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.models import Annotation, Category, ImportJob, Item, Membership, Project, Role
-from tests.factories import CategoryFactory, ItemFactory, UserFactory, items, member
+from annotation.models import Category, ImportJob, Item, Membership, Project, Role
+from tests.factories import CategoryFactory, ItemFactory, UserFactory, annotate, items, member
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +22,6 @@ MANAGE_PAGES = ["project-settings", "categories", "members"]
 ALL_PAGES = READ_PAGES + MANAGE_PAGES
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def url(name, project):
     return reverse(name, args=[project.slug])
 
@@ -38,21 +29,6 @@ def url(name, project):
 def login(client, user):
     client.force_login(user)
     return client
-
-
-def annotate(item, user, categories=(), *, none=False, unsure=False, when=None):
-    annotation = Annotation.objects.create(
-        item=item,
-        annotator=user,
-        none_of_these=none,
-        unsure=unsure,
-        idempotency_key=uuid.uuid4().hex,
-    )
-    annotation.categories.set(categories)
-    Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
-    if when is not None:
-        Annotation.objects.filter(pk=annotation.pk).update(created_at=when)
-    return annotation
 
 
 def messages_of(response):

@@ -1,15 +1,13 @@
 """Dashboard figures and the items list page, on constructed data."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db.models import F
 from django.utils import timezone
 
 from annotation import stats
-from annotation.models import Annotation, Category, ImportJob, Item
+from annotation.models import Category, ImportJob
 from annotation.stats import (
     annotations_per_annotator_per_day,
     dashboard_stats,
@@ -17,32 +15,9 @@ from annotation.stats import (
     item_state_counts,
     label_distribution,
 )
-from tests.factories import ItemFactory, UserFactory, items, member
+from tests.factories import ItemFactory, UserFactory, annotate, items, member
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def annotate(item, user, categories=(), *, none=False, unsure=False, when=None):
-    """Store an annotation directly (the submit service has its own tests)."""
-    annotation = Annotation.objects.create(
-        item=item,
-        annotator=user,
-        none_of_these=none,
-        unsure=unsure,
-        idempotency_key=uuid.uuid4().hex,
-    )
-    annotation.categories.set(categories)
-    Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
-    if when is not None:
-        Annotation.objects.filter(pk=annotation.pk).update(created_at=when)
-    return annotation
 
 
 @pytest.fixture
