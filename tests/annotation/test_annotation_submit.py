@@ -245,3 +245,21 @@ def test_audit_log_rows_cannot_be_changed(project, annotator):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LabelEvent.objects.update(action="undo")
     assert LabelEvent.objects.get().action == "submit"
+
+
+@pytest.mark.postgres
+def test_audit_log_rows_cannot_be_deleted_on_postgres(project, annotator):
+    items(project, 1)
+    item = _claim(project, annotator)
+    annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[],
+        unsure=True,
+        idempotency_key="audit-key-2",
+    )
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LabelEvent.objects.all().delete()
+    assert LabelEvent.objects.count() == 1
