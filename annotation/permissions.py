@@ -60,22 +60,6 @@ def project_access(*, user, slug: str, ability: str | None = None) -> Access:
     return access
 
 
-def role_for(user, project: Project) -> str | None:
-    if not user.is_authenticated:
-        return None
-    return (
-        Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
-    )
-
-
-def access_get(*, user, project: Project) -> Access:
-    """The user's access to the project, or Http404 when they are not a member."""
-    role = role_for(user, project)
-    if role is None and not (user.is_authenticated and user.is_superuser):
-        raise Http404("No such project.")
-    return Access(project=project, role=role)
-
-
 def require(access: Access, ability: str) -> Access:
     if not getattr(access, ability):
         raise PermissionDenied(f"Your role in this project does not allow this ({ability}).")

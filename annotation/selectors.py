@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Annotation, Assignment, Category, ImportJob, Item, Membership, Project
+from .models import Annotation, Category, ImportJob, Item, Membership, Project
 
 QUEUE_REMAINING_CACHE_SECONDS = 30
 
@@ -21,19 +21,11 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
     return projects.order_by("name")
 
 
-def project_get(*, slug: str) -> Project | None:
-    return Project.objects.filter(slug=slug).first()
-
-
 def category_list(*, project: Project, active_only: bool = True) -> list[Category]:
     categories = Category.objects.filter(project=project)
     if active_only:
         categories = categories.filter(active=True)
     return list(categories.order_by("order", "id"))
-
-
-def project_has_sensitive_categories(*, project: Project) -> bool:
-    return Category.objects.filter(project=project, active=True, sensitive=True).exists()
 
 
 @dataclass(frozen=True)
@@ -66,16 +58,6 @@ def annotator_progress(*, project: Project, annotator) -> AnnotatorProgress:
         done_total=mine.count(),
         left_in_queue=queue_remaining(project=project),
     )
-
-
-def item_for_annotator(*, project: Project, annotator, item_id: int) -> Item | None:
-    """An item the annotator currently holds a lease on (what the annotate page may show)."""
-    held = Assignment.objects.filter(
-        project=project, annotator=annotator, item_id=item_id, state=Assignment.State.ACTIVE
-    )
-    if not held.exists():
-        return None
-    return Item.objects.filter(pk=item_id).first()
 
 
 def annotation_list_mine(*, annotator, project: Project | None = None) -> QuerySet[Annotation]:
