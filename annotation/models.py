@@ -31,6 +31,24 @@ class Project(models.Model):
     lease_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long an item stays reserved for an annotator without activity."
     )
+
+    class ConsolidationRule(models.TextChoices):
+        UNANIMOUS = "unanimous", "Unanimous: every annotator agrees"
+        MAJORITY = "majority", "Majority (k ≥ 3): more than half agree"
+
+    consolidation_rule = models.CharField(
+        max_length=10, choices=ConsolidationRule.choices, default=ConsolidationRule.UNANIMOUS
+    )
+    adaptive_overlap = models.BooleanField(
+        default=False,
+        help_text="With k = 2, a disagreement first asks a third annotator before a lead.",
+    )
+    gold_question_rate = models.FloatField(
+        default=0.0, help_text="Share of served items that are gold questions (0 to 0.5)."
+    )
+    gold_alert_threshold = models.FloatField(
+        default=0.8, help_text="Gold-question accuracy below which an annotator is flagged."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -46,6 +64,14 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(lease_minutes__gte=1) & Q(lease_minutes__lte=240),
                 name="project_lease_1_to_240_minutes",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_question_rate__gte=0) & Q(gold_question_rate__lte=0.5),
+                name="project_gold_rate_0_to_half",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_alert_threshold__gte=0) & Q(gold_alert_threshold__lte=1),
+                name="project_gold_alert_0_to_1",
             ),
         ]
 
@@ -162,6 +188,44 @@ class Item(models.Model):
     priority = models.FloatField(default=0.0)
     annotation_count = models.PositiveSmallIntegerField(default=0)
     open_slots = models.SmallIntegerField(default=0)
+    extra_overlap = models.PositiveSmallIntegerField(
+        default=0, help_text="Annotations asked beyond the project's k (adaptive overlap)."
+    )
+
+    class LabelState(models.TextChoices):
+        PENDING = "pending", "Being annotated"
+        ADJUDICATION = "adjudication", "Awaiting a lead"
+        GOLD = "gold", "Gold label set"
+
+    label_state = models.CharField(
+        max_length=12, choices=LabelState.choices, default=LabelState.PENDING
+    )
+    is_gold_question = models.BooleanField(
+        default=False,
+        help_text="A lead's item with a known label, mixed into every annotator's queue.",
+    )
+
+    class SelectionReason(models.TextChoices):
+        RANDOM = "random", "Uniform random (import order)"
+        AUDIT = "audit", "Random audit share"
+        UNCERTAINTY = "uncertainty", "Model uncertainty"
+        MARGIN = "margin", "Smallest margin"
+        ENTROPY = "entropy", "Highest entropy"
+        MULTILABEL = "multilabel", "Multi-label strategy"
+        RARE = "rare", "Rare-category hunt"
+        SEED = "seed", "Keyword seed"
+        MANUAL = "manual", "Set by a lead"
+
+    # Selection provenance (DESIGN decision 4): why the item sits where it does in the queue.
+    selection_reason = models.CharField(
+        max_length=12, choices=SelectionReason.choices, default=SelectionReason.RANDOM
+    )
+    selection_run_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The model run that set the priority (learning app)."
+    )
+    inclusion_probability = models.FloatField(
+        null=True, blank=True, help_text="Probability the item was picked by its batch's design."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -170,6 +234,11 @@ class Item(models.Model):
                 fields=["project", "external_id"], name="item_unique_external_id"
             ),
             models.CheckConstraint(condition=Q(open_slots__gte=0), name="item_open_slots_nonneg"),
+            models.CheckConstraint(
+                condition=Q(inclusion_probability__isnull=True)
+                | (Q(inclusion_probability__gt=0) & Q(inclusion_probability__lte=1)),
+                name="item_inclusion_probability_0_1",
+            ),
         ]
         indexes = [
             models.Index(
@@ -180,6 +249,12 @@ class Item(models.Model):
                 condition=Q(open_slots__gt=0),
             ),
             models.Index(fields=["project", "annotation_count"], name="item_progress_idx"),
+            models.Index(fields=["project", "label_state"], name="item_label_state_idx"),
+            models.Index(
+                fields=["project", "id"],
+                name="item_gold_question_idx",
+                condition=Q(is_gold_question=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -271,6 +346,11 @@ class LabelEvent(models.Model):
     class Action(models.TextChoices):
         SUBMIT = "submit", "Submitted"
         UNDO = "undo", "Undone"
+        GOLD = "gold", "Gold label set"
+        GOLD_WITHDRAWN = "gold_withdrawn", "Gold label withdrawn"
+        REOPEN = "reopen", "Reopened for adjudication"
+        CASE_OPEN = "case_open", "Sent to adjudication"
+        CASE_CLOSE = "case_close", "Adjudication case closed"
 
     project = models.ForeignKey(
         Project, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
@@ -296,3 +376,137 @@ class LabelEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.item_id} by {self.actor_id}"
+
+
+class GoldLabel(models.Model):
+    """The trusted label of an item. Raw annotations are never changed; a new decision (a lead's
+    override, a confirmed label error) supersedes the current row, which stays as history.
+    At most one current gold label per item (partial unique constraint)."""
+
+    class Source(models.TextChoices):
+        CONSENSUS = "consensus", "Annotators agreed"
+        ADJUDICATION = "adjudication", "Decided by a lead"
+        KNOWN = "known", "Known answer of a gold question"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_labels")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="gold_labels")
+    categories = models.ManyToManyField(Category, blank=True, related_name="gold_labels")
+    none_of_these = models.BooleanField(default=False)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    current = models.BooleanField(default=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rationale = models.TextField(blank=True)
+    guideline_ref = models.CharField(max_length=200, blank=True)
+    guidelines_version = models.PositiveIntegerField(default=1)
+    annotation_ids = models.JSONField(
+        default=list, blank=True, help_text="The annotations this label was consolidated from."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(current=True), name="gold_one_current_per_item"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "created_at"],
+                name="gold_current_idx",
+                condition=Q(current=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"gold {self.item_id} ({self.source})"
+
+
+class AdjudicationCase(models.Model):
+    """An item waiting for a lead's decision, for one reason. Several reasons can exist per
+    item (a disagreement, later a suspected label error); at most one open case per item and
+    reason (partial unique constraint). Leads work the open cases by descending priority."""
+
+    class Reason(models.TextChoices):
+        DISAGREEMENT = "disagreement", "Annotators disagree"
+        UNSURE = "unsure", "An annotator was unsure"
+        LABEL_ERROR = "label_error", "Likely label error"
+        REOPENED = "reopened", "Reopened by a lead"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved with a gold label"
+        DISMISSED = "dismissed", "Dismissed"
+        CANCELLED = "cancelled", "Cancelled (its cause went away)"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="adjudication_cases"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="adjudication_cases")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    priority = models.FloatField(default=0.0, help_text="Higher first: sensitive, rare, score.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Reason-specific facts: categories, score, source."
+    )
+    gold_label = models.ForeignKey(
+        GoldLabel, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "reason"],
+                condition=Q(status="open"),
+                name="case_one_open_per_item_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                "project",
+                F("priority").desc(),
+                "id",
+                name="case_open_queue_idx",
+                condition=Q(status="open"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.item_id} ({self.status})"
+
+
+class AgreementSnapshot(models.Model):
+    """Agreement and annotator-quality figures of a project, computed in the background after
+    changes (never on a page view). The newest row is what pages and the API show."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="agreement_snapshots"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    data = models.JSONField(default=dict, blank=True)
+    annotation_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status", "-id"], name="agreement_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"agreement {self.project_id} ({self.status})"
