@@ -188,8 +188,12 @@ class Item(models.Model):
     priority = models.FloatField(default=0.0)
     annotation_count = models.PositiveSmallIntegerField(default=0)
     open_slots = models.SmallIntegerField(default=0)
+    # Columns added after the bulk COPY paths were written carry database defaults too, so COPY
+    # (which names its columns) and the ORM agree.
     extra_overlap = models.PositiveSmallIntegerField(
-        default=0, help_text="Annotations asked beyond the project's k (adaptive overlap)."
+        default=0,
+        db_default=0,
+        help_text="Annotations asked beyond the project's k (adaptive overlap).",
     )
 
     class LabelState(models.TextChoices):
@@ -198,10 +202,14 @@ class Item(models.Model):
         GOLD = "gold", "Gold label set"
 
     label_state = models.CharField(
-        max_length=12, choices=LabelState.choices, default=LabelState.PENDING
+        max_length=12,
+        choices=LabelState.choices,
+        default=LabelState.PENDING,
+        db_default=LabelState.PENDING,
     )
     is_gold_question = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="A lead's item with a known label, mixed into every annotator's queue.",
     )
 
@@ -218,7 +226,10 @@ class Item(models.Model):
 
     # Selection provenance (DESIGN decision 4): why the item sits where it does in the queue.
     selection_reason = models.CharField(
-        max_length=12, choices=SelectionReason.choices, default=SelectionReason.RANDOM
+        max_length=12,
+        choices=SelectionReason.choices,
+        default=SelectionReason.RANDOM,
+        db_default=SelectionReason.RANDOM,
     )
     selection_run_id = models.BigIntegerField(
         null=True, blank=True, help_text="The model run that set the priority (learning app)."
