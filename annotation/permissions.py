@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from .models import Membership, Project, Role
+from .rows import fetch_one
 
 ANNOTATE_ROLES = frozenset({Role.ANNOTATOR, Role.LEAD})
 MANAGE_ROLES = frozenset({Role.LEAD})
@@ -49,8 +50,7 @@ def project_access(*, user, slug: str, ability: str | None = None) -> Access:
     is not theirs."""
     # Plain SQL: this runs on every page and API call, and the ORM version of the same query
     # costs about 3× the CPU (docs/benchmarks.md).
-    found = list(Project.objects.raw(PROJECT_WITH_ROLE_SQL, [user.pk, slug]))
-    project = found[0] if found else None
+    project = fetch_one(Project, PROJECT_WITH_ROLE_SQL, [user.pk, slug])
     role = project.member_role if project is not None else None
     if project is None or (role is None and not (user.is_authenticated and user.is_superuser)):
         raise Http404("No such project.")

@@ -10,6 +10,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from ..rows import fetch_one
+
 User = get_user_model()
 USER_BY_TOKEN_SQL = (
     f"SELECT u.* FROM {User._meta.db_table} u "  # noqa: S608 (our tables)
@@ -19,9 +21,9 @@ USER_BY_TOKEN_SQL = (
 
 class FastTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        users = list(User.objects.raw(USER_BY_TOKEN_SQL, [key]))
-        if not users:
+        user = fetch_one(User, USER_BY_TOKEN_SQL, [key])
+        if user is None:
             raise AuthenticationFailed("Invalid token.")
-        if not users[0].is_active:
+        if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
-        return users[0], key
+        return user, key

@@ -207,15 +207,47 @@ class AnnotatorItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_domain(self, obj) -> str:
-        try:
-            return (urlsplit(obj.url).hostname or "") if obj.url else ""
-        except ValueError:
-            return ""
+        return _domain(obj.url)
+
+    def to_representation(self, instance) -> dict:
+        return annotator_item_payload(instance)
+
+
+def _domain(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "") if url else ""
+    except ValueError:
+        return ""
+
+
+# The queue's responses (claim, submit) are built as plain dicts by the functions below: they are
+# the API's hottest path, and DRF builds a ModelSerializer's fields anew for every instance, which
+# cost more CPU than the whole claim (bench/queue_profile.py). The serializer classes keep the
+# OpenAPI schema, and their to_representation delegates here so both always agree.
+_DATETIME = serializers.DateTimeField()
+
+
+def annotator_item_payload(item: Item) -> dict:
+    return {
+        "id": item.pk,
+        "external_id": item.external_id,
+        "text": item.text,
+        "url": item.url,
+        "domain": _domain(item.url),
+        "title": item.title,
+        "metadata": item.metadata,
+    }
 
 
 class ClaimSerializer(serializers.Serializer):
     item = AnnotatorItemSerializer()
     lease_expires_at = serializers.DateTimeField(source="assignment.expires_at")
+
+    def to_representation(self, instance) -> dict:
+        return {
+            "item": annotator_item_payload(instance.item),
+            "lease_expires_at": _DATETIME.to_representation(instance.assignment.expires_at),
+        }
 
 
 class NextRequestSerializer(serializers.Serializer):
@@ -289,10 +321,34 @@ class AnnotationSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(CategoryRefSerializer(many=True))
     def get_categories(self, obj) -> list[dict]:
-        # .all() uses the selector's prefetch; sorted so a replayed submit returns the same body.
-        cats = sorted(obj.categories.all(), key=lambda c: c.pk)
-        return CategoryRefSerializer(cats, many=True).data
+        return _category_refs(obj)
+
+    def to_representation(self, instance) -> dict:
+        return {
+            "id": instance.pk,
+            "project": instance.item.project.slug,
+            "item": instance.item_id,
+            "item_external_id": instance.item.external_id,
+            "categories": _category_refs(instance),
+            "none_of_these": instance.none_of_these,
+            "unsure": instance.unsure,
+            "comment": instance.comment,
+            "time_spent_ms": instance.time_spent_ms,
+            "idempotency_key": instance.idempotency_key,
+            "created_at": _DATETIME.to_representation(instance.created_at),
+        }
+
+
+def _category_refs(annotation: Annotation) -> list[dict]:
+    """Sorted by id so a replayed submit returns the same body. A submit that just stored the
+    annotation hands over its categories (`category_refs`: (id, name) pairs) and saves a query;
+    lists use the selector's prefetch through .all()."""
+    refs = getattr(annotation, "category_refs", None)
+    if refs is None:
+        refs = [(c.pk, c.name) for c in annotation.categories.all()]
+    return [{"id": pk, "name": name} for pk, name in sorted(refs)]
 
 
 class UndoneSerializer(serializers.Serializer):
