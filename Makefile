@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue clean
+.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue bench-agreement clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-import: install
 
 bench-queue: install
 	$(BIN)/python bench/queue_bench.py
+
+# Agreement statistics: 100k items x 3 annotators x 10 categories, bootstrap CIs (no database).
+bench-agreement: install
+	$(BIN)/python bench/agreement_bench.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache .ruff_cache
