@@ -73,3 +73,38 @@ def fetch_one(model, sql: str, params) -> object | None:
             return None
         columns = tuple(d[0] for d in cursor.description)
     return _plan(model, columns).build(row)
+
+
+def insert(model, **values) -> int:
+    """INSERT one row of `model` from attribute values (`item_id=…`, JSON as Python objects) and
+    return its primary key, without building the ORM's insert query: values are prepared by
+    the fields themselves, as `save()` would. Auto fields (`auto_now_add`) are not filled in
+    here: pass them."""
+    names = tuple(values)
+    fields = _insert_fields(model, names)
+    params = [f.get_db_prep_save(values[n], connection) for f, n in zip(fields, names, strict=True)]
+    sql = _insert_sql(model, names, fields)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
+
+
+def _insert_fields(model, names: tuple[str, ...]):
+    return [model._meta.get_field(n) for n in names]
+
+
+def _insert_sql(model, names: tuple[str, ...], fields) -> str:
+    plans = connection.__dict__.setdefault(_PLANS, {})
+    key = ("insert", model, names)
+    sql = plans.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
+        if connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(model._meta.pk.column)}"
+        plans[key] = sql
+    return sql

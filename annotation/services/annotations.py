@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Assignment, Category, Item, LabelEvent, Project
+from ..rows import fetch_one, insert
+from .consolidation import consolidation_undo, item_consolidate
 from .queue import item_open_slots_recount
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -44,13 +46,15 @@ def annotation_snapshot(annotation: Annotation, category_ids: list[int] | None =
 
 def _validate_label(
     *, project: Project, category_ids: list[int], none_of_these: bool, unsure: bool
-) -> list[int]:
+) -> list[tuple[int, str]]:
+    """The chosen categories as sorted (id, name) pairs, or InvalidInput."""
     ids = sorted({int(c) for c in category_ids})
+    known: dict[int, str] = {}
     if ids:
         with connection.cursor() as cursor:
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(ACTIVE_CATEGORIES_SQL.format(ids=marks), [project.pk, True, *ids])
-            known = {row[0] for row in cursor.fetchall()}
+            known = dict(cursor.fetchall())
         unknown = [c for c in ids if c not in known]
         if unknown:
             raise InvalidInput(
@@ -70,14 +74,13 @@ def _validate_label(
         raise InvalidInput(
             "This project is single-label: choose exactly one category.", code="single_label"
         )
-    return ids
+    return [(c, known[c]) for c in ids]
 
 
 def _replay(*, key: str, annotator, item_id: int) -> Submitted | None:
-    found = list(Annotation.objects.raw(ANNOTATION_BY_KEY_SQL, [key]))
-    if not found:
+    existing = fetch_one(Annotation, ANNOTATION_BY_KEY_SQL, [key])
+    if existing is None:
         return None
-    existing = found[0]
     if existing.annotator_id != annotator.pk or existing.item_id != item_id:
         raise Conflict("This idempotency key was already used for another submission.")
     return Submitted(annotation=existing, created=False)
@@ -108,7 +111,7 @@ def annotation_submit(
     replay = _replay(key=idempotency_key, annotator=annotator, item_id=item_id)
     if replay is not None:
         return replay
-    ids = _validate_label(
+    refs = _validate_label(
         project=project, category_ids=category_ids, none_of_these=none_of_these, unsure=unsure
     )
     comment = (comment or "").strip()
@@ -122,7 +125,7 @@ def annotation_submit(
                 project=project,
                 annotator=annotator,
                 item_id=item_id,
-                category_ids=ids,
+                category_refs=refs,
                 none_of_these=none_of_these,
                 unsure=unsure,
                 comment=comment,
@@ -145,7 +148,7 @@ def _submit_locked(
     project,
     annotator,
     item_id,
-    category_ids,
+    category_refs,
     none_of_these,
     unsure,
     comment,
@@ -154,13 +157,17 @@ def _submit_locked(
 ) -> Submitted:
     """Precondition: inside a transaction. Locks the item row first, like every lease change.
 
-    The hot statements are plain SQL (the ORM costs 5–15× their CPU here; see
-    docs/benchmarks.md); the rows that become objects (annotation, audit event) use the ORM."""
+    The submit that completes an item (its k-th annotation, k = overlap + extra_overlap, or a
+    late one beyond) consolidates it in the same transaction, under the same lock; every other
+    submit does no consolidation work at all. Gold questions are never consolidated.
+
+    Every statement is plain SQL, rows read and written through `annotation.rows`: the ORM's
+    query building cost 5–15× the CPU of the statements themselves on this path
+    (bench/queue_profile.py, docs/benchmarks.md)."""
     now = timezone.now()
-    found = list(Item.objects.raw(_lock_item_sql(), [item_id, project.pk]))
-    if not found:
+    item = fetch_one(Item, _lock_item_sql(), [item_id, project.pk])
+    if item is None:
         raise NotFound("No such item in this project.")
-    item = found[0]
     item.project = project
     with connection.cursor() as cursor:
         # The lease's slot becomes the annotation's.
@@ -174,28 +181,38 @@ def _submit_locked(
         else:
             raise Conflict("This item was never assigned to you.", code="not_assigned")
 
-    annotation = Annotation.objects.create(
-        item=item,
-        annotator=annotator,
-        none_of_these=none_of_these,
-        unsure=unsure,
-        comment=comment,
-        time_spent_ms=time_spent_ms,
-        idempotency_key=key,
-    )
+    fields = {
+        "none_of_these": none_of_these,
+        "unsure": unsure,
+        "comment": comment,
+        "time_spent_ms": time_spent_ms,
+        "idempotency_key": key,
+        "created_at": now,
+    }
+    annotation = Annotation(item=item, annotator=annotator, **fields)
+    annotation.pk = insert(Annotation, item_id=item.pk, annotator_id=annotator.pk, **fields)
+    annotation._state.adding, annotation._state.db = False, connection.alias
+    annotation.category_refs = category_refs  # the response needs the names: no query
+    category_ids = [pk for pk, _name in category_refs]
     with connection.cursor() as cursor:
         if category_ids:
             cursor.executemany(ADD_CATEGORY_SQL, [(annotation.pk, c) for c in category_ids])
         cursor.execute(COUNT_ANNOTATION_SQL, [slot_delta, item.pk])
-    LabelEvent.objects.create(
-        project=project,
-        item=item,
+    insert(
+        LabelEvent,
+        project_id=project.pk,
+        item_id=item.pk,
         annotation_id_ref=annotation.pk,
-        actor=annotator,
+        actor_id=annotator.pk,
         action=LabelEvent.Action.SUBMIT,
         before=None,
         after=annotation_snapshot(annotation, category_ids),
+        created_at=now,
     )
+    if not item.is_gold_question and item.annotation_count + 1 >= (
+        project.overlap + item.extra_overlap
+    ):
+        item_consolidate(item_id=item.pk, project=project)
     return Submitted(annotation=annotation, created=True)
 
 
@@ -203,7 +220,7 @@ _ITEM = Item._meta.db_table
 _LEASE = Assignment._meta.db_table
 ANNOTATION_BY_KEY_SQL = f"SELECT * FROM {Annotation._meta.db_table} WHERE idempotency_key = %s"  # noqa: S608
 ACTIVE_CATEGORIES_SQL = (
-    f"SELECT id FROM {Category._meta.db_table} "  # noqa: S608
+    f"SELECT id, name FROM {Category._meta.db_table} "  # noqa: S608
     "WHERE project_id = %s AND active = %s AND id IN ({ids})"
 )
 CLOSE_LEASE_SQL = (
@@ -235,7 +252,9 @@ def annotation_undo(*, project: Project, annotator, annotation_id: int) -> Undon
     """Withdraw the annotator's own recent submit and give them the item back under a lease.
 
     Allowed within GOLDSET['UNDO_WINDOW_SECONDS'] of the submit. The slot the annotation held
-    becomes the new lease's slot, so no other annotator can take it in between.
+    becomes the new lease's slot, so no other annotator can take it in between. If the item was
+    consolidated with this annotation, a consensus gold label built from it is withdrawn and
+    the cases it caused are cancelled (`consolidation_undo`); a lead's decision stays.
     """
     window = timedelta(seconds=settings.GOLDSET["UNDO_WINDOW_SECONDS"])
     now = timezone.now()
@@ -273,5 +292,6 @@ def annotation_undo(*, project: Project, annotator, annotation_id: int) -> Undon
             before=previous,
             after=None,
         )
+        consolidation_undo(item=item, annotation_id=annotation_id)
     item.refresh_from_db()
     return Undone(item=item, previous=previous)

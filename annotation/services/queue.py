@@ -8,21 +8,30 @@ PostgreSQL: the claim is `SELECT … FOR UPDATE SKIP LOCKED` over the partial in
 with open slots in priority order, so parallel annotators never wait for each other.
 SQLite: Django's `select_for_update` is a no-op there, but every transaction starts with
 `BEGIN IMMEDIATE` (settings), which serialises writers; the same code stays correct.
+
+Gold questions (items with a lead's known label, `Item.is_gold_question`) live outside the slot
+accounting: their `open_slots` is always 0, so the regular claim never sees them. With
+probability `project.gold_question_rate` a claim first looks for a gold question this annotator
+has never been assigned (any number of annotators may get the same one) and falls back to a
+regular item. The item and its lease look exactly like any other, so annotators cannot tell.
 """
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Assignment, Item, Project
+from ..rows import fetch_one, insert
 
 EXPIRE_SWEEP_LIMIT = 500
+_rng = random.Random()  # noqa: S311 (mixing gold questions in is not security-relevant)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,11 @@ def _lease_end(project: Project, now: datetime) -> datetime:
 
 
 def item_claim_next(
-    *, project: Project, annotator, exclude_item_ids: tuple[int, ...] = ()
+    *,
+    project: Project,
+    annotator,
+    exclude_item_ids: tuple[int, ...] = (),
+    rng: random.Random | None = None,
 ) -> Claim | None:
     """Lease the next item to `annotator`, or None when nothing is left for them.
 
@@ -46,21 +59,28 @@ def item_claim_next(
     page never takes a second item. Otherwise the highest-priority item that still has an open
     slot and that this annotator has never been assigned is locked (skipping rows other
     claimers hold), its slot taken and a lease created, in one short transaction.
+
+    With probability `project.gold_question_rate` (drawn from `rng`, injectable for tests) a
+    gold question comes first (module docstring); a project without gold questions pays
+    nothing for the feature (the rate is 0, no query is made).
     """
     now = timezone.now()
     max_leases = settings.GOLDSET["MAX_LEASES_PER_ANNOTATOR"]
     exclude = {int(i) for i in exclude_item_ids}
-    claim = _claim(project=project, annotator=annotator, exclude=exclude, now=now, limit=max_leases)
+    rate = project.gold_question_rate
+    gold = rate > 0 and (rng or _rng).random() < rate
+    kwargs = {"annotator": annotator, "exclude": exclude, "now": now, "limit": max_leases}
+    claim = _claim(project=project, gold=gold, **kwargs)
     if claim is None and assignment_expire_stale(project=project, now=now):
         # Leases abandoned by closed pages hold slots; when nothing else is left, reopen them
         # now rather than waiting for the periodic sweep (Celery beat, every minute).
-        claim = _claim(
-            project=project, annotator=annotator, exclude=exclude, now=now, limit=max_leases
-        )
+        claim = _claim(project=project, gold=gold, **kwargs)
     return claim
 
 
-def _claim(*, project: Project, annotator, exclude: set[int], now: datetime, limit: int):
+def _claim(
+    *, project: Project, annotator, exclude: set[int], now: datetime, limit: int, gold: bool
+):
     """One claim transaction. The three hot statements are plain SQL: built by the ORM they
     cost 5–15× the CPU on this path (docs/benchmarks.md), and the claim runs for every item."""
     end = _lease_end(project, now)
@@ -80,16 +100,36 @@ def _claim(*, project: Project, annotator, exclude: set[int], now: datetime, lim
                 f"You already hold {limit} items; submit or skip one first.",
                 code="lease_limit",
             )
-        found = list(Item.objects.raw(_next_item_sql(), [project.pk, annotator.pk]))
-        if not found:
+        if gold:
+            # No slot to take and no row lock: a gold question is served to anyone who has
+            # not had it, and the lease only keeps the annotator from getting it twice.
+            item = fetch_one(Item, GOLD_QUESTION_SQL, [project.pk, annotator.pk])
+            if item is not None:
+                lease = _lease_create(project=project, item=item, annotator=annotator, now=now)
+                return Claim(item=item, assignment=lease, created=True)
+        item = fetch_one(Item, _next_item_sql(), [project.pk, annotator.pk])
+        if item is None:
             return None
-        item = found[0]
         cursor.execute(TAKE_SLOT_SQL, [item.pk])
-        assignment = Assignment.objects.create(
-            project=project, item=item, annotator=annotator, expires_at=end
-        )
+        assignment = _lease_create(project=project, item=item, annotator=annotator, now=now)
     item.open_slots -= 1
     return Claim(item=item, assignment=assignment, created=True)
+
+
+def _lease_create(*, project: Project, item: Item, annotator, now: datetime) -> Assignment:
+    fields = {"expires_at": _lease_end(project, now), "created_at": now}
+    lease = Assignment(project=project, item=item, annotator=annotator, **fields)
+    lease.pk = insert(
+        Assignment,
+        project_id=project.pk,
+        item_id=item.pk,
+        annotator_id=annotator.pk,
+        state=Assignment.State.ACTIVE,
+        skip_reason="",
+        **fields,
+    )
+    lease._state.adding, lease._state.db = False, connection.alias
+    return lease
 
 
 _ITEM = Item._meta.db_table
@@ -99,6 +139,12 @@ HELD_SQL = (
     "WHERE project_id = %s AND annotator_id = %s AND state = 'active' ORDER BY created_at, id"
 )
 TAKE_SLOT_SQL = f"UPDATE {_ITEM} SET open_slots = open_slots - 1 WHERE id = %s"  # noqa: S608
+# A walk of the partial index `item_gold_question_idx (project, id) WHERE is_gold_question`.
+GOLD_QUESTION_SQL = (
+    f"SELECT * FROM {_ITEM} i WHERE i.project_id = %s AND i.is_gold_question "  # noqa: S608
+    f"AND NOT EXISTS (SELECT 1 FROM {_LEASE} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
+    "ORDER BY i.id LIMIT 1"
+)
 
 
 def _next_item_sql() -> str:
@@ -218,7 +264,8 @@ def _by_project(item_ids: list[int]) -> dict[int, list[int]]:
 
 
 def item_open_slots_recount(*, project: Project, item_ids: list[int] | None = None) -> int:
-    """Set open_slots = max(0, overlap − annotations − active leases) from the rows themselves.
+    """Set open_slots = max(0, overlap + extra_overlap − annotations − active leases) from the
+    rows themselves; gold questions always 0 (they are served outside the slot accounting).
 
     Precondition: the items are locked by the caller (or `item_ids` is None and the caller
     accepts a whole-project recount, as after an overlap change). Returns rows updated.
@@ -235,11 +282,15 @@ def item_open_slots_recount(*, project: Project, item_ids: list[int] | None = No
     if item_ids is not None:
         items = items.filter(pk__in=item_ids)
     return items.update(
-        open_slots=Greatest(
-            Value(0),
-            Value(overlap)
-            - F("annotation_count")
-            - Coalesce(Subquery(active, output_field=IntegerField()), Value(0)),
+        open_slots=Case(
+            When(is_gold_question=True, then=Value(0)),
+            default=Greatest(
+                Value(0),
+                Value(overlap)
+                + F("extra_overlap")
+                - F("annotation_count")
+                - Coalesce(Subquery(active, output_field=IntegerField()), Value(0)),
+            ),
         )
     )
 
