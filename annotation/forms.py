@@ -4,7 +4,7 @@ and the API shares it."""
 
 from django import forms
 
-from .models import Category, Project, Role
+from .models import AdjudicationCase, Category, Project, Role
 
 
 class ProjectForm(forms.Form):
@@ -127,6 +127,79 @@ class ItemFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["batch"].choices = [("", "Any import")] + [
             (job.pk, f"#{job.pk} {job.original_name}") for job in import_jobs
+        ]
+
+
+class ConsolidationForm(forms.Form):
+    """Consolidation and gold-question settings (settings page, beside ProjectForm). A post
+    without these fields (an older form, a script) leaves them as they are."""
+
+    consolidation_rule = forms.ChoiceField(
+        required=False,
+        choices=Project.ConsolidationRule.choices,
+        help_text="How the k annotations of an item become its gold label; anything else goes "
+        "to a lead. Majority needs k ≥ 3.",
+    )
+    adaptive_overlap = forms.BooleanField(
+        required=False,
+        label="Adaptive overlap",
+        help_text="With k = 2: when the first two disagree, ask a third annotator first; the "
+        "majority of the three decides.",
+    )
+    gold_question_rate = forms.FloatField(
+        required=False,
+        label="Gold-question rate",
+        help_text="Share of served items that are gold questions (0 to 0.5; 0.05 = one in 20).",
+    )
+    gold_alert_threshold = forms.FloatField(
+        required=False,
+        label="Gold-question alert threshold",
+        help_text="Annotators whose gold-question accuracy falls below this (0 to 1) are flagged.",
+    )
+
+    def service_fields(self) -> dict:
+        if "consolidation_rule" not in self.data:
+            return {}  # the fieldset was not posted (the checkbox alone cannot tell)
+        data = self.cleaned_data
+        return {k: data[k] for k in CONSOLIDATION_FORM_FIELDS if data[k] not in (None, "")}
+
+    @classmethod
+    def for_project(cls, project: Project, data=None) -> "ConsolidationForm":
+        initial = {key: getattr(project, key) for key in CONSOLIDATION_FORM_FIELDS}
+        return cls(data, initial=initial)
+
+
+CONSOLIDATION_FORM_FIELDS = (
+    "consolidation_rule",
+    "adaptive_overlap",
+    "gold_question_rate",
+    "gold_alert_threshold",
+)
+
+
+class GoldLabelForm(forms.Form):
+    """A lead's label for an item (decide a case, override, a gold question's known label).
+    Only parsed here; `adjudication.validate_gold_label` owns the rules."""
+
+    categories = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    none_of_these = forms.BooleanField(required=False)
+    rationale = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    guideline_ref = forms.CharField(required=False, max_length=200, label="Guideline reference")
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = [(c.pk, c.name) for c in categories]
+
+
+class CaseFilterForm(forms.Form):
+    reason = forms.ChoiceField(required=False)
+    category = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", "Any reason"), *AdjudicationCase.Reason.choices]
+        self.fields["category"].choices = [("", "Any category")] + [
+            (c.pk, c.name) for c in categories
         ]
 
 

@@ -462,6 +462,9 @@ class AdjudicationCase(models.Model):
     details = models.JSONField(
         default=dict, blank=True, help_text="Reason-specific facts: categories, score, source."
     )
+    # The categories the case is about (chosen by any annotator, or flagged by the model): the
+    # queue filters on them, and a JSON lookup could not use an index (nor run on SQLite).
+    categories = models.ManyToManyField(Category, blank=True, related_name="+")
     gold_label = models.ForeignKey(
         GoldLabel, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )

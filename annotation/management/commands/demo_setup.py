@@ -1,4 +1,7 @@
-"""`manage.py demo_setup`: the demo project, its categories, bundled items and demo users.
+"""`manage.py demo_setup`: the demo project, its categories, bundled items and demo users,
+and a first round of labels so the adjudication pages show something: annotator1 and
+annotator2 label a few items through the real queue (some agree: gold labels; some disagree or
+are unsure: open cases), and one item becomes a gold question.
 
 Idempotent: running it again (every `make run` does) changes nothing that exists.
 """
@@ -12,9 +15,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from annotation.models import Item, Membership, Project, Role
+from annotation.models import Assignment, Category, Item, Membership, Project, Role
+from annotation.services.annotations import annotation_submit
+from annotation.services.consolidation import project_settings_update
+from annotation.services.gold import case_priorities_refresh
+from annotation.services.gold_questions import gold_question_set
 from annotation.services.imports import item_import_rows
 from annotation.services.projects import category_create, project_create
+from annotation.services.queue import item_claim_next
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
 DEMO_PASSWORD = "goldset-demo"  # noqa: S105 (printed on purpose: local demo accounts)
@@ -42,6 +50,21 @@ Label **what the page is**, not what it links to. Choose every category that app
 
 Press **0** for *none of these*, **U** when you are unsure (a lead will look), **S** to skip.
 """
+# external id → (annotator1's label, annotator2's label); () is "none of these", "?" unsure.
+DEMO_LABELS = {
+    "w-002": (("Social Media",), ("Social Media",)),
+    "w-006": (("Gambling",), ("Gambling",)),
+    "w-004": ((), ()),
+    "w-020": (("Adult Content",), ("Adult Content",)),
+    "w-013": (("Violence",), ()),
+    "w-036": (("Violence",), ()),
+    "w-009": ((), ("Violence",)),
+    "w-019": (("Hate", "Social Media"), ("Hate",)),
+    "w-003": (("Self-Harm", "?"), ()),
+}
+DEMO_GOLD_QUESTION = "w-011"  # a support page: "none of these" by the guidelines
+DEMO_GOLD_QUESTION_RATE = 0.1
+
 USERS = [
     ("lead", Role.LEAD),
     ("annotator1", Role.ANNOTATOR),
@@ -102,6 +125,9 @@ class Command(BaseCommand):
                 project=project, rows=rows, created_by=users["lead"], skip_bad_rows=False
             )
             self.stdout.write(f"Imported {job.rows_imported} demo items.")
+        if not Assignment.objects.filter(project=project).exists():
+            # Nobody has touched the queue yet (a fresh demo): label a first round.
+            self._first_labels(project, users)
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -111,3 +137,38 @@ class Command(BaseCommand):
                 "  lead: lead   scientist: scientist   admin: admin (Django admin)\n"
             )
         )
+
+    def _first_labels(self, project: Project, users: dict) -> None:
+        """annotator1 and annotator2 label DEMO_LABELS through the real queue (the items are
+        put first in it), then the lead marks one gold question."""
+        names = {c.name: c.pk for c in Category.objects.filter(project=project)}
+        planned = Item.objects.filter(project=project, external_id__in=DEMO_LABELS)
+        for rank, item in enumerate(planned.order_by("external_id")):
+            Item.objects.filter(pk=item.pk).update(
+                priority=2.0 - rank / 100, selection_reason=Item.SelectionReason.MANUAL
+            )
+        for who in (0, 1):
+            user = users[f"annotator{who + 1}"]
+            for step in range(len(DEMO_LABELS)):
+                claim = item_claim_next(project=project, annotator=user)
+                label = DEMO_LABELS[claim.item.external_id][who]
+                annotation_submit(
+                    project=project,
+                    annotator=user,
+                    item_id=claim.item.pk,
+                    category_ids=[names[n] for n in label if n != "?"],
+                    none_of_these=not [n for n in label if n != "?"],
+                    unsure="?" in label,
+                    comment="Sounds hopeless; not sure it is self-harm." if "?" in label else "",
+                    time_spent_ms=4000 + 900 * step + 1500 * who,
+                    idempotency_key=f"demo-{who}-{claim.item.external_id}",
+                )
+        gold_item = Item.objects.get(project=project, external_id=DEMO_GOLD_QUESTION)
+        gold_question_set(
+            project=project, item_id=gold_item.pk, lead=users["lead"], category_ids=[],
+            none_of_these=True,
+        )  # fmt: skip
+        project_settings_update(project=project, gold_question_rate=DEMO_GOLD_QUESTION_RATE)
+        # Priorities were computed as the few gold labels arrived: align them with the end state.
+        case_priorities_refresh(project_id=project.pk)
+        self.stdout.write("Labeled 9 demo items twice (4 gold labels, 5 open cases).")
