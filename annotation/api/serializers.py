@@ -30,7 +30,8 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "id", "slug", "name", "description", "guidelines", "guidelines_version",
-            "multi_label", "overlap", "lease_minutes", "role", "created_at", "updated_at",
+            "multi_label", "overlap", "lease_minutes", "consolidation_rule", "adaptive_overlap",
+            "gold_question_rate", "gold_alert_threshold", "role", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -62,6 +63,16 @@ class ProjectUpdateSerializer(serializers.Serializer):
     multi_label = serializers.BooleanField(required=False)
     overlap = serializers.IntegerField(required=False)
     lease_minutes = serializers.IntegerField(required=False)
+    consolidation_rule = serializers.ChoiceField(
+        choices=Project.ConsolidationRule.choices,
+        required=False,
+        help_text="majority needs overlap ≥ 3.",
+    )
+    adaptive_overlap = serializers.BooleanField(
+        required=False, help_text="Only with overlap 2: a disagreement asks a third annotator."
+    )
+    gold_question_rate = serializers.FloatField(required=False, help_text="0 to 0.5.")
+    gold_alert_threshold = serializers.FloatField(required=False, help_text="0 to 1.")
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -211,6 +211,36 @@ def test_project_patch_bad_overlap_changes_nothing(project, lead):
     assert project.overlap == 2 and project.name != "Renamed"
 
 
+def test_project_patch_sets_consolidation_settings(project, lead):
+    body = {"overlap": 3, "consolidation_rule": "majority", "gold_question_rate": 0.1}
+
+    response = client_for(lead).patch(f"/api/projects/{project.slug}/", body, format="json")
+
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["consolidation_rule"] == "majority" and data["gold_question_rate"] == 0.1
+    project.refresh_from_db()
+    assert (project.overlap, project.consolidation_rule) == (3, "majority")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"consolidation_rule": "majority"}, "k ≥ 3"),  # overlap stays 2
+        ({"overlap": 3, "adaptive_overlap": True}, "overlap"),
+        ({"gold_question_rate": 0.9}, "0 to 0.5"),
+    ],
+)
+def test_project_patch_bad_consolidation_settings_change_nothing(project, lead, body, message):
+    response = client_for(lead).patch(f"/api/projects/{project.slug}/", body, format="json")
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    project.refresh_from_db()
+    assert (project.overlap, project.consolidation_rule) == (2, "unanimous")
+    assert not project.adaptive_overlap and project.gold_question_rate == 0
+
+
 @pytest.mark.parametrize("role", [Role.ANNOTATOR, Role.SCIENTIST])
 def test_project_patch_by_non_lead_is_403(project, role):
     user = member(project, role)

@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 
 from ...permissions import can_create_projects
 from ...selectors import category_get, category_list, project_list_for_user
-from ...services.projects import category_create, category_update, project_create, project_update
+from ...services.consolidation import project_settings_update
+from ...services.projects import category_create, category_update, project_create
 from .. import serializers as s
 from ..permissions import project_access, role_label
 from ._schema import ERR_400, ERR_403, ERR_404, ERR_409
@@ -55,7 +56,7 @@ class ProjectDetailView(APIView):
         access = project_access(request, slug, "can_manage")
         parsed = s.ProjectUpdateSerializer(data=request.data, partial=True)
         parsed.is_valid(raise_exception=True)
-        project = project_update(project=access.project, **parsed.validated_data)
+        project = project_settings_update(project=access.project, **parsed.validated_data)
         return Response(s.ProjectSerializer(project, context={"role": role_label(access)}).data)
 
 
