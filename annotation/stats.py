@@ -3,21 +3,28 @@
 Dashboard figures are aggregated in the database with a few grouped queries.
 
 Nothing here loops over items or annotations in Python; the loops below walk grouped result
-rows (at most days × annotators, or categories). `dashboard_stats` caches the whole bundle for
-30 seconds per project, so a dashboard left open by several people costs one set of queries.
+rows (at most days × annotators, or categories). `dashboard_stats` caches the whole bundle per
+project, so a dashboard left open by several people costs one set of queries; figures older
+than 30 seconds are refreshed by a background task while the page shows the previous ones with
+their time (at a million annotations the aggregates take seconds; no page view waits for them
+once a project has been viewed).
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
-from .models import Annotation, Category, ImportJob, Item, Membership, Project
+from .models import AdjudicationCase, Annotation, Category, ImportJob, Item, Membership, Project
 
-DASHBOARD_CACHE_SECONDS = 30
+logger = logging.getLogger(__name__)
+
+DASHBOARD_CACHE_SECONDS = 30  # figures older than this are refreshed in the background
+DASHBOARD_KEEP_SECONDS = 24 * 3600  # older figures are shown (with their time) meanwhile
 DAILY_WINDOW_DAYS = 30
 RECENT_IMPORTS = 5
 
@@ -79,6 +86,29 @@ class ImportSummary:
 
 
 @dataclass(frozen=True)
+class BacklogReason:
+    reason: str
+    label: str
+    count: int
+    oldest: datetime
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Open adjudication cases: how many per reason and since when."""
+
+    reasons: list[BacklogReason]
+
+    @property
+    def open(self) -> int:
+        return sum(r.count for r in self.reasons)
+
+    @property
+    def oldest(self) -> datetime | None:
+        return min((r.oldest for r in self.reasons), default=None)
+
+
+@dataclass(frozen=True)
 class DashboardStats:
     states: ItemStates
     daily: DailyActivity
@@ -87,6 +117,7 @@ class DashboardStats:
     active_today: int
     as_of: datetime
     chart_data: dict = field(default_factory=dict)
+    backlog: Backlog = field(default_factory=lambda: Backlog(reasons=[]))
 
 
 def item_state_counts(*, project: Project) -> ItemStates:
@@ -184,6 +215,29 @@ def recent_imports(*, project: Project, limit: int = RECENT_IMPORTS) -> list[Imp
     ]
 
 
+def adjudication_backlog(*, project: Project) -> Backlog:
+    """Open cases per reason with the oldest one's age: one grouped query over the open
+    cases (the partial index case_open_queue_idx holds only those)."""
+    labels = dict(AdjudicationCase.Reason.choices)
+    rows = (
+        AdjudicationCase.objects.filter(project=project, status=AdjudicationCase.Status.OPEN)
+        .values("reason")
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+        .order_by()
+    )
+    reasons = [
+        BacklogReason(
+            reason=r["reason"],
+            label=labels.get(r["reason"], r["reason"]),
+            count=r["n"],
+            oldest=r["oldest"],
+        )  # fmt: skip
+        for r in rows
+    ]
+    reasons.sort(key=lambda r: (-r.count, r.reason))
+    return Backlog(reasons=reasons)
+
+
 def _chart_data(states: ItemStates, daily: DailyActivity, labels: list[LabelCount]) -> dict:
     """Plain JSON for charts.js (passed with json_script, so it is escaped for the page)."""
     return {
@@ -203,16 +257,41 @@ def _chart_data(states: ItemStates, daily: DailyActivity, labels: list[LabelCoun
     }
 
 
-def dashboard_cache_key(project: Project) -> str:
-    return f"dashboard:{project.pk}"
+def dashboard_cache_key(project: Project | int) -> str:
+    project_id = project if isinstance(project, int) else project.pk
+    return f"dashboard:v2:{project_id}"  # v2: the bundle gained the adjudication backlog
 
 
 def dashboard_stats(*, project: Project) -> DashboardStats:
-    """Everything the dashboard shows, cached for DASHBOARD_CACHE_SECONDS per project."""
-    key = dashboard_cache_key(project)
-    stats = cache.get(key)
-    if stats is not None:
-        return stats
+    """Everything the dashboard shows: computed on the first view, then from the cache. Once
+    older than DASHBOARD_CACHE_SECONDS, one background refresh is sent and the older figures
+    are returned meanwhile. Without a broker (Celery eager) the refresh runs here instead."""
+    stats = cache.get(dashboard_cache_key(project))
+    if stats is None:
+        return dashboard_stats_refresh(project=project)
+    if (timezone.now() - stats.as_of).total_seconds() > DASHBOARD_CACHE_SECONDS:
+        return _refresh_in_background(project) or stats
+    return stats
+
+
+def _refresh_in_background(project: Project) -> DashboardStats | None:
+    """Send one refresh task per project and window; in eager mode compute here and return."""
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        return dashboard_stats_refresh(project=project)
+    if cache.add(f"dashboard:refreshing:{project.pk}", 1, timeout=DASHBOARD_CACHE_SECONDS):
+        from .tasks import dashboard_stats_refresh_task
+
+        try:
+            dashboard_stats_refresh_task.delay(project.pk)
+        except Exception:  # a broker outage must not break the page: it shows older figures
+            logger.exception("could not queue the dashboard refresh of project %s", project.pk)
+    return None
+
+
+def dashboard_stats_refresh(*, project: Project) -> DashboardStats:
+    """Compute the bundle and cache it (the first view, and the background refresh)."""
     today = timezone.localdate()
     states = item_state_counts(project=project)
     daily = annotations_per_annotator_per_day(project=project, today=today)
@@ -225,8 +304,9 @@ def dashboard_stats(*, project: Project) -> DashboardStats:
         active_today=daily.active_on(today),
         as_of=timezone.now(),
         chart_data=_chart_data(states, daily, labels),
+        backlog=adjudication_backlog(project=project),
     )
-    cache.set(key, stats, DASHBOARD_CACHE_SECONDS)
+    cache.set(dashboard_cache_key(project), stats, DASHBOARD_KEEP_SECONDS)
     return stats
 
 

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from .services.agreement import agreement_snapshot_run, agreement_sweep
+from .services.consolidation import consolidation_rebuild
 from .services.imports import import_job_run
 from .services.queue import assignment_expire_stale
 
@@ -26,3 +28,47 @@ def item_import_task(job_id: int) -> None:
 def assignment_expire_stale_task() -> int:
     """Beat, every minute: expire leases nobody renewed and reopen their queue slots."""
     return assignment_expire_stale()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=3600, time_limit=3700)
+def consolidation_rebuild_task(project_id: int) -> int:
+    """After a consolidation rule or overlap change: consolidate the items that have their
+    annotations and no decision. Idempotent, so a second delivery changes nothing."""
+    return consolidation_rebuild(project_id=project_id)
+
+
+# A 1M-annotation snapshot takes a few minutes (docs/benchmarks.md); the limits stop a runaway
+# one. A run older than snapshots.STALE_RUNNING_AFTER (longer than these) is declared dead.
+AGREEMENT_SOFT_TIME_LIMIT = 30 * 60
+AGREEMENT_TIME_LIMIT = AGREEMENT_SOFT_TIME_LIMIT + 120
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=AGREEMENT_SOFT_TIME_LIMIT,
+    time_limit=AGREEMENT_TIME_LIMIT,
+)
+def agreement_snapshot_task(snapshot_id: int) -> None:
+    """Compute a pending agreement snapshot. Delivered twice, the second copy finds it claimed
+    and does nothing."""
+    agreement_snapshot_run(snapshot_id=snapshot_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
+def agreement_sweep_task() -> int:
+    """Beat, every GOLDSET["AGREEMENT_SWEEP_SECONDS"]: snapshots for projects changed since
+    their latest one (the safety net behind the debounced requests)."""
+    return len(agreement_sweep())
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
+def dashboard_stats_refresh_task(project_id: int) -> None:
+    """Recompute a project's cached dashboard figures (sent by a view that found them older
+    than stats.DASHBOARD_CACHE_SECONDS; the view showed the older ones meanwhile)."""
+    from .models import Project
+    from .stats import dashboard_stats_refresh
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        dashboard_stats_refresh(project=project)

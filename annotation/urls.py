@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import annotate, home, imports, lead
+from .views import adjudication, agreement, annotate, home, imports, lead
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -19,10 +19,30 @@ urlpatterns = [
     path("p/<slug:slug>/annotate/progress/", annotate.progress, name="annotate-progress"),
     # Lead and scientist pages.
     path("p/<slug:slug>/", lead.dashboard, name="dashboard"),
+    path("p/<slug:slug>/agreement/status/", agreement.agreement_status, name="agreement-status"),
+    path(
+        "p/<slug:slug>/agreement/confusion/",
+        agreement.agreement_confusion_view,
+        name="agreement-confusion",
+    ),
+    path(
+        "p/<slug:slug>/agreement/recompute/",
+        agreement.agreement_recompute,
+        name="agreement-recompute",
+    ),
     path("p/<slug:slug>/settings/", lead.project_settings, name="project-settings"),
     path("p/<slug:slug>/categories/", lead.categories, name="categories"),
     path("p/<slug:slug>/members/", lead.members, name="members"),
     path("p/<slug:slug>/items/", lead.item_list_view, name="items"),
+    path("p/<slug:slug>/items/<int:item_id>/", adjudication.item_detail, name="item-detail"),
+    # Adjudication (leads).
+    path("p/<slug:slug>/adjudication/", adjudication.queue, name="adjudication"),
+    path("p/<slug:slug>/adjudication/next/", adjudication.next_case, name="adjudication-next"),
+    path(
+        "p/<slug:slug>/adjudication/<int:case_id>/",
+        adjudication.case_page,
+        name="adjudication-case",
+    ),
     path("p/<slug:slug>/import/", imports.import_page, name="import"),
     path("p/<slug:slug>/import/<int:job_id>/", imports.import_job_page, name="import-job"),
     path(

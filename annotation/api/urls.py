@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import annotations, items, projects, queue
+from .views import adjudication, agreement, annotations, items, projects, queue
 
 P = "projects/<slug:slug>/"
 
@@ -25,5 +25,38 @@ urlpatterns = [
     path(P + "release/", queue.ReleaseView.as_view(), name="api-release"),
     path(P + "renew/", queue.RenewView.as_view(), name="api-renew"),
     path(P + "annotations/<int:annotation_id>/undo/", queue.UndoView.as_view(), name="api-undo"),
+    path(P + "agreement/", agreement.AgreementView.as_view(), name="api-agreement"),
+    path(
+        P + "agreement/recompute/",
+        agreement.RecomputeView.as_view(),
+        name="api-agreement-recompute",
+    ),
+    path(P + "annotators/", agreement.AnnotatorListView.as_view(), name="api-annotators"),
     path("annotations/mine/", annotations.MyAnnotationListView.as_view(), name="api-mine"),
+    # Consolidation and adjudication.
+    path(
+        P + "items/<int:item_id>/gold/", adjudication.ItemGoldView.as_view(), name="api-item-gold"
+    ),
+    path(
+        P + "items/<int:item_id>/reopen/",
+        adjudication.ItemReopenView.as_view(),
+        name="api-item-reopen",
+    ),
+    path(
+        P + "items/<int:item_id>/gold-question/",
+        adjudication.ItemGoldQuestionView.as_view(),
+        name="api-item-gold-question",
+    ),
+    path(P + "adjudication/", adjudication.CaseListView.as_view(), name="api-cases"),
+    path(P + "adjudication/<int:case_id>/", adjudication.CaseDetailView.as_view(), name="api-case"),
+    path(
+        P + "adjudication/<int:case_id>/decide/",
+        adjudication.CaseDecideView.as_view(),
+        name="api-case-decide",
+    ),
+    path(
+        P + "adjudication/<int:case_id>/dismiss/",
+        adjudication.CaseDismissView.as_view(),
+        name="api-case-dismiss",
+    ),
 ]

@@ -10,9 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import stats
+from ..agreement_stats import agreement_panel
 from ..errors import ServiceError
 from ..forms import (
     CategoryForm,
+    ConsolidationForm,
     ItemFilterForm,
     MemberForm,
     ProjectCreateForm,
@@ -22,6 +24,7 @@ from ..forms import (
 from ..models import Category, Membership
 from ..permissions import Access, can_create_projects, project_access
 from ..selectors import category_list
+from ..services.consolidation import project_settings_update
 from ..services.projects import (
     RESERVED_KEYS,
     category_create,
@@ -29,8 +32,8 @@ from ..services.projects import (
     membership_remove,
     membership_set,
     project_create,
-    project_update,
 )
+from .agreement import adjudication_url
 
 
 def _access(request: HttpRequest, slug: str, ability: str) -> Access:
@@ -79,18 +82,27 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "preview":
         return _preview(request)
     form = ProjectForm.for_project(access.project, request.POST or None)
+    consolidation = ConsolidationForm.for_project(access.project, request.POST or None)
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid() and consolidation.is_valid():
             try:
-                project_update(project=access.project, **form.service_fields())
+                # One service for both forms: the consolidation rule is validated against the
+                # new overlap, and a rule or overlap change starts the consolidation rebuild.
+                project_settings_update(
+                    project=access.project,
+                    **form.service_fields(),
+                    **consolidation.service_fields(),
+                )
             except ServiceError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, "Settings saved.")
                 return redirect("project-settings", slug=slug)
         else:
-            messages.error(request, form_errors(form))
-    return render(request, "annotation/settings.html", _ctx(access, form=form))
+            messages.error(request, " ".join(filter(None, map(form_errors, (form, consolidation)))))
+    return render(
+        request, "annotation/settings.html", _ctx(access, form=form, consolidation=consolidation)
+    )
 
 
 def _category_post(request: HttpRequest, access: Access) -> str | None:
@@ -225,9 +237,26 @@ def item_list_view(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """Progress (cached aggregates) and agreement (the newest stored snapshot: nothing is
+    computed here). Leads also see per-annotator figures; scientists see per-category ones."""
     access = _access(request, slug, "can_read_all")
+    progress = stats.dashboard_stats(project=access.project)
+    panel = agreement_panel(
+        project=access.project,
+        with_annotators=access.can_manage,
+        confusion_key=request.GET.get("confusion"),
+    )
+    new_since = 0
+    if panel.snapshot is not None:
+        new_since = max(0, progress.states.annotations - panel.snapshot.annotation_count)
     return render(
         request,
         "annotation/dashboard.html",
-        _ctx(access, stats=stats.dashboard_stats(project=access.project)),
+        _ctx(
+            access,
+            stats=progress,
+            agreement=panel,
+            new_since=new_since,
+            adjudication_url=adjudication_url(access),
+        ),
     )

@@ -65,3 +65,60 @@
     }
   });
 })();
+
+/* Agreement per category: Krippendorff's alpha and Gwet's AC1 as points with their 95% CI as
+   floating bars (whiskers). A category without a value leaves a gap; the table under the chart
+   says "not enough data" and why. */
+(function () {
+  "use strict";
+  var el = document.getElementById("agreement-data");
+  var canvas = document.getElementById("chart-agreement");
+  if (!el || !canvas || typeof Chart === "undefined") { return; }
+  var data = JSON.parse(el.textContent);
+  var SERIES = [
+    { key: "alpha", label: "Krippendorff's α", color: "#2563eb" },
+    { key: "ac1", label: "Gwet's AC1", color: "#d97706" }
+  ];
+  function interval(s) {
+    return s.low.map(function (low, i) {
+      return (low === null || s.high[i] === null) ? null : [low, s.high[i]];
+    });
+  }
+  var datasets = [];
+  SERIES.forEach(function (s) {
+    var series = data[s.key];
+    datasets.push({
+      type: "line", label: s.label, data: series.value, showLine: false, pointRadius: 4,
+      pointHoverRadius: 6, borderColor: s.color, backgroundColor: s.color, order: 0
+    });
+    datasets.push({
+      type: "bar", label: s.label + " 95% CI", data: interval(series), backgroundColor: s.color + "55",
+      borderColor: s.color, borderWidth: 1, barPercentage: 0.15, grouped: false, order: 1
+    });
+  });
+  var lows = [];
+  SERIES.forEach(function (s) { data[s.key].low.forEach(function (v) { if (v !== null) { lows.push(v); } }); });
+  var min = Math.min.apply(null, [0].concat(lows));
+  new Chart(canvas, {
+    type: "bar",
+    data: { labels: data.labels, datasets: datasets },
+    options: {
+      plugins: {
+        legend: { position: "bottom" },
+        tooltip: {
+          callbacks: {
+            label: function (ctx) {
+              var v = ctx.raw;
+              if (Array.isArray(v)) { return ctx.dataset.label + ": " + v[0].toFixed(2) + " – " + v[1].toFixed(2); }
+              return ctx.dataset.label + ": " + (v === null ? "not enough data" : v.toFixed(2));
+            }
+          }
+        }
+      },
+      scales: {
+        x: { grid: { display: false } },
+        y: { min: Math.max(-1, Math.floor(min * 10) / 10), max: 1, title: { display: true, text: "agreement (1 = perfect, 0 = chance)" } }
+      }
+    }
+  });
+})();
