@@ -17,6 +17,7 @@ from django.utils import timezone
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Assignment, Category, Item, LabelEvent, Project
 from ..rows import fetch_one, insert
+from .agreement.snapshots import agreement_note_change
 from .consolidation import consolidation_undo, item_consolidate
 from .queue import item_open_slots_recount
 
@@ -213,6 +214,7 @@ def _submit_locked(
         project.overlap + item.extra_overlap
     ):
         item_consolidate(item_id=item.pk, project=project)
+    agreement_note_change(project_id=project.pk)  # a dict lookup on most calls
     return Submitted(annotation=annotation, created=True)
 
 
@@ -293,5 +295,6 @@ def annotation_undo(*, project: Project, annotator, annotation_id: int) -> Undon
             after=None,
         )
         consolidation_undo(item=item, annotation_id=annotation_id)
+        agreement_note_change(project_id=project.pk)
     item.refresh_from_db()
     return Undone(item=item, previous=previous)

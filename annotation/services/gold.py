@@ -40,6 +40,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ..models import AdjudicationCase, Category, GoldLabel, Item, LabelEvent, Project
+from .agreement.snapshots import agreement_note_change
 
 PREVALENCE_CACHE_SECONDS = 600
 SYSTEM_USERNAME = "goldset-system"
@@ -162,6 +163,9 @@ def gold_label_of(gold: GoldLabel) -> tuple[frozenset[int], bool]:
 
 
 def audit(*, item: Item, actor, action: str, before=None, after=None) -> LabelEvent:
+    """Every gold and case change is audited here, so this is also where the agreement figures
+    learn of it (debounced; acts after commit)."""
+    agreement_note_change(project_id=item.project_id)
     return LabelEvent.objects.create(
         project_id=item.project_id,
         item_id=item.pk,

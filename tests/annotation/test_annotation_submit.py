@@ -263,3 +263,47 @@ def test_audit_log_rows_cannot_be_deleted_on_postgres(project, annotator):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LabelEvent.objects.all().delete()
     assert LabelEvent.objects.count() == 1
+
+
+def test_submit_and_undo_tell_the_agreement_figures(project, annotator, monkeypatch):
+    """Label changes reach the background agreement snapshot (debounced there)."""
+    noted = []
+    monkeypatch.setattr(
+        "annotation.services.annotations.agreement_note_change",
+        lambda *, project_id: noted.append(project_id),
+    )
+    items(project, 1)
+    item = _claim(project, annotator)
+    cat = project.categories.first()
+
+    done = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[cat.pk],
+        idempotency_key="note-change-1",
+    )
+    annotation_undo(project=project, annotator=annotator, annotation_id=done.annotation.pk)
+
+    assert noted == [project.pk, project.pk]
+
+
+def test_submit_response_carries_category_names_without_a_query(project, annotator):
+    items(project, 1)
+    item = _claim(project, annotator)
+    cats = sorted(project.categories.all()[:2], key=lambda c: c.pk)
+
+    result = annotation_submit(
+        project=project,
+        annotator=annotator,
+        item_id=item.pk,
+        category_ids=[c.pk for c in reversed(cats)],
+        idempotency_key="refs-check-1",
+    )
+
+    assert result.annotation.category_refs == [(c.pk, c.name) for c in cats]
+    stored = Annotation.objects.get(pk=result.annotation.pk)
+    assert stored.created_at == result.annotation.created_at
+    assert LabelEvent.objects.get(annotation_id_ref=stored.pk).after["categories"] == sorted(
+        c.pk for c in cats
+    )
