@@ -117,6 +117,8 @@ class ItemFilterForm(forms.Form):
         ("unlabeled", "Unlabeled"),
         ("in_progress", "In progress"),
         ("complete", "Complete"),
+        ("adjudication", "Awaiting a lead"),
+        ("gold", "Gold label set"),
     ]
     state = forms.ChoiceField(choices=STATES, required=False)
     q = forms.CharField(max_length=255, required=False, label="External id starts with")

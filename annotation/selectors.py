@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.core.cache import cache
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from .models import Annotation, Category, ImportJob, Item, Membership, Project
@@ -46,7 +46,11 @@ def queue_remaining(*, project: Project) -> int:
     key = f"queue-remaining:{project.pk}"
     value = cache.get(key)
     if value is None:
-        value = Item.objects.filter(project=project, annotation_count__lt=project.overlap).count()
+        # Not yet consolidated (adaptive overlap sends an item back to pending); gold questions
+        # are served outside the count. Index item_label_state_idx.
+        value = Item.objects.filter(
+            project=project, label_state=Item.LabelState.PENDING, is_gold_question=False
+        ).count()
         cache.set(key, value, QUEUE_REMAINING_CACHE_SECONDS)
     return value
 
@@ -71,7 +75,23 @@ def annotation_list_mine(*, annotator, project: Project | None = None) -> QueryS
     )
 
 
-ITEM_STATES = ("unlabeled", "in_progress", "complete")
+ITEM_STATES = ("unlabeled", "in_progress", "complete", "adjudication", "gold")
+
+
+def item_state_filter(items: QuerySet[Item], *, project: Project, state: str) -> QuerySet[Item]:
+    """Filter `items` of `project` by state. Annotation progress: unlabeled (no annotation),
+    in_progress (fewer than the item needs: the overlap plus any adaptive extra), complete (all
+    it needs). Consolidation: adjudication (waiting for a lead), gold (gold label set)."""
+    needed = Value(project.overlap) + F("extra_overlap")
+    if state == "unlabeled":
+        return items.filter(annotation_count=0)
+    if state == "in_progress":
+        return items.filter(annotation_count__gt=0, annotation_count__lt=needed)
+    if state == "complete":
+        return items.filter(annotation_count__gte=needed)
+    if state in (Item.LabelState.ADJUDICATION, Item.LabelState.GOLD):
+        return items.filter(label_state=state)
+    raise ValueError(f"unknown item state {state!r}")
 
 
 def item_list(
@@ -81,20 +101,11 @@ def item_list(
     external_id: str | None = None,
     import_job_id: int | None = None,
 ) -> QuerySet[Item]:
-    """Items of the project, filtered; the caller pages by id (keyset), never counts them all.
-
-    States: unlabeled (no annotation), in_progress (some, fewer than the overlap), complete
-    (at least the overlap).
-    """
+    """Items of the project, filtered (states: `item_state_filter`); the caller pages by id
+    (keyset), never counts them all."""
     items = Item.objects.filter(project=project)
-    if state == "unlabeled":
-        items = items.filter(annotation_count=0)
-    elif state == "in_progress":
-        items = items.filter(annotation_count__gt=0, annotation_count__lt=project.overlap)
-    elif state == "complete":
-        items = items.filter(annotation_count__gte=project.overlap)
-    elif state:
-        raise ValueError(f"unknown item state {state!r}")
+    if state:
+        items = item_state_filter(items, project=project, state=state)
     if external_id:
         items = items.filter(external_id=external_id)
     if import_job_id is not None:

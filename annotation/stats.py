@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum, Value
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
+from . import selectors
 from .models import AdjudicationCase, Annotation, Category, ImportJob, Item, Membership, Project
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,11 @@ RECENT_IMPORTS = 5
 class ItemStates:
     total: int
     unlabeled: int  # no annotation yet
-    in_progress: int  # 0 < annotations < overlap
-    complete: int  # annotations >= overlap
+    in_progress: int  # 0 < annotations < what the item needs (overlap + adaptive extra)
+    complete: int  # annotations >= what the item needs
     annotations: int  # sum of every item's annotation count
+    adjudication: int = 0  # waiting for a lead
+    gold: int = 0  # gold label set
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,14 @@ class DashboardStats:
 
 def item_state_counts(*, project: Project) -> ItemStates:
     """One aggregate over the project's items (index on project, annotation_count)."""
-    overlap = project.overlap
+    needed = Value(project.overlap) + F("extra_overlap")
     row = Item.objects.filter(project=project).aggregate(
         total=Count("id"),
         unlabeled=Count("id", filter=Q(annotation_count=0)),
-        complete=Count("id", filter=Q(annotation_count__gte=overlap)),
+        complete=Count("id", filter=Q(annotation_count__gte=needed)),
         annotations=Sum("annotation_count"),
+        adjudication=Count("id", filter=Q(label_state=Item.LabelState.ADJUDICATION)),
+        gold=Count("id", filter=Q(label_state=Item.LabelState.GOLD)),
     )
     total = row["total"]
     return ItemStates(
@@ -136,6 +141,8 @@ def item_state_counts(*, project: Project) -> ItemStates:
         in_progress=total - row["unlabeled"] - row["complete"],
         complete=row["complete"],
         annotations=row["annotations"] or 0,
+        adjudication=row["adjudication"],
+        gold=row["gold"],
     )
 
 
@@ -312,7 +319,7 @@ def dashboard_stats_refresh(*, project: Project) -> DashboardStats:
 
 # --- items list -----------------------------------------------------------------------------
 
-ITEM_STATES = ("all", "unlabeled", "in_progress", "complete")
+ITEM_STATES = ("all", *selectors.ITEM_STATES)
 ITEM_PAGE_SIZE = 50
 SNIPPET_CHARS = 120
 
@@ -336,12 +343,8 @@ def item_page(
     page 20,000 costs what page 1 costs). Only the first characters of text and title leave
     the database."""
     items = Item.objects.filter(project=project)
-    if state == "unlabeled":
-        items = items.filter(annotation_count=0)
-    elif state == "in_progress":
-        items = items.filter(annotation_count__gt=0, annotation_count__lt=project.overlap)
-    elif state == "complete":
-        items = items.filter(annotation_count__gte=project.overlap)
+    if state and state != "all":
+        items = selectors.item_state_filter(items, project=project, state=state)
     if external_id_prefix:
         items = items.filter(external_id__startswith=external_id_prefix)
     if import_job_id is not None:
@@ -350,7 +353,16 @@ def item_page(
         items = items.filter(pk__gt=after)
     rows = list(
         items.order_by("pk")
-        .only("id", "external_id", "annotation_count", "priority", "import_job_id")
+        .only(
+            "id",
+            "external_id",
+            "annotation_count",
+            "extra_overlap",
+            "label_state",
+            "is_gold_question",
+            "priority",
+            "import_job_id",
+        )
         .annotate(
             title_snippet=Substr("title", 1, SNIPPET_CHARS),
             text_snippet=Substr("text", 1, SNIPPET_CHARS + 1),

@@ -113,14 +113,17 @@ class ItemSerializer(serializers.ModelSerializer):
         model = Item
         fields = [
             "id", "external_id", "text", "url", "title", "metadata", "prior_labels",
-            "import_job", "priority", "annotation_count", "state", "created_at",
+            "import_job", "priority", "annotation_count", "state", "label_state",
+            "is_gold_question", "selection_reason", "inclusion_probability", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_state(self, obj) -> str:
+        """Annotation progress (`label_state` says what consolidation made of it)."""
         if obj.annotation_count == 0:
             return "unlabeled"
-        return "complete" if obj.annotation_count >= self.context["overlap"] else "in_progress"
+        needed = self.context["overlap"] + obj.extra_overlap
+        return "complete" if obj.annotation_count >= needed else "in_progress"
 
 
 class ItemListQuerySerializer(serializers.Serializer):

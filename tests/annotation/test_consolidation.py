@@ -31,6 +31,7 @@ from annotation.services.consolidation import (
 )
 from annotation.services.gold import SYSTEM_USERNAME, case_priority
 from annotation.services.queue import assignment_expire_stale, item_claim_next
+from learning.models import KeywordSeed
 from tests.factories import (
     ItemFactory,
     MembershipFactory,
@@ -555,6 +556,8 @@ def test_demo_setup_shows_gold_labels_and_open_cases_and_is_idempotent(db):
     call_command("demo_setup", stdout=None)
 
     assert counts == (4, 5, 1, 18)
+    seeds = KeywordSeed.objects.filter(category__project__slug="demo-web-safety")
+    assert seeds.count() == 4  # the learning page has seeds for a cold start
     assert counts == (
         GoldLabel.objects.filter(current=True, source="consensus").count(),
         AdjudicationCase.objects.filter(status="open").count(),

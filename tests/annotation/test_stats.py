@@ -7,7 +7,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from annotation import stats
-from annotation.models import Category, ImportJob
+from annotation.models import Category, ImportJob, Item
+from annotation.selectors import queue_remaining
 from annotation.stats import (
     annotations_per_annotator_per_day,
     dashboard_stats,
@@ -133,6 +134,35 @@ def test_item_page_filters_by_state(project, three_states):
     assert ids("unlabeled") == [unlabeled.pk]
     assert ids("in_progress") == [partial.pk]
     assert ids("complete") == [done.pk]
+
+
+def test_item_states_follow_adaptive_overlap_and_consolidation(project, three_states):
+    """An item asked for a third annotation (adaptive overlap) is in progress again, not
+    complete; consolidation states filter by the item's label state."""
+    unlabeled, partial, done = three_states["items"]
+    Item.objects.filter(pk=done.pk).update(extra_overlap=1)
+    Item.objects.filter(pk=partial.pk).update(label_state=Item.LabelState.ADJUDICATION)
+    Item.objects.filter(pk=unlabeled.pk).update(label_state=Item.LabelState.GOLD)
+
+    def ids(state):
+        return [i.pk for i in item_page(project=project, state=state).items]
+
+    assert ids("in_progress") == [partial.pk, done.pk]
+    assert ids("complete") == []
+    assert ids("adjudication") == [partial.pk]
+    assert ids("gold") == [unlabeled.pk]
+    counts = item_state_counts(project=project)
+    assert (counts.in_progress, counts.complete, counts.adjudication, counts.gold) == (2, 0, 1, 1)
+
+
+def test_left_in_queue_counts_items_not_yet_consolidated_and_never_gold_questions(project):
+    waiting, decided, gold_question = items(project, 3)
+    Item.objects.filter(pk=decided.pk).update(label_state=Item.LabelState.GOLD)
+    Item.objects.filter(pk=gold_question.pk).update(
+        is_gold_question=True, label_state=Item.LabelState.GOLD
+    )
+
+    assert queue_remaining(project=project) == 1
 
 
 def test_item_page_keyset_paging(project):

@@ -172,3 +172,24 @@ class Command(BaseCommand):
         # Priorities were computed as the few gold labels arrived: align them with the end state.
         case_priorities_refresh(project_id=project.pk)
         self.stdout.write("Labeled 9 demo items twice (4 gold labels, 5 open cases).")
+        self._learning(project, names)
+
+    def _learning(self, project: Project, names: dict) -> None:
+        """Small batches and keyword seeds, so "Retrain now" on the learning page does something
+        visible with the demo's few labels. (The demo spans the apps; the annotation app itself
+        never imports learning.)"""
+        from learning.services.config import learning_config_update
+
+        seeds = {
+            names["Gambling"]: ["casino", "bonus", "bet"],
+            names["Social Media"]: ["followers", "retweet"],
+            names["Self-Harm"]: ["pointless", "hurt myself"],
+            names["Violence"]: ["fighting", "attack"],
+        }
+        learning_config_update(
+            project=project,
+            batch_size=10,
+            min_gold_labels=10,
+            retrain_every_labels=5,
+            seeds=seeds,
+        )
