@@ -11,6 +11,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/projects/<slug:slug>/learning/", include("learning.api.urls")),
+    path("api/projects/<slug:slug>/versions/", include("datacards.api.urls")),
     path("api/", include("annotation.api.urls")),
+    path("p/<slug:slug>/learning/", include("learning.urls")),
+    path("p/<slug:slug>/versions/", include("datacards.urls")),
     path("", include("annotation.urls")),
 ]

@@ -71,7 +71,20 @@ ENTRIES = [
     xhr("annotate-renew", "/p/{slug}/annotate/renew/"),
     xhr("annotate-release", "/p/{slug}/annotate/release/"),
     page("dashboard", "/p/{slug}/", READ_ALL),
+    # Agreement (dashboard parts): leads and scientists read the status; leads recompute.
+    page("agreement-status", "/p/{slug}/agreement/status/", READ_ALL),
+    page("agreement-confusion", "/p/{slug}/agreement/confusion/", READ_ALL),
+    Entry("agreement-recompute", "post", "/p/{slug}/agreement/recompute/", LEAD, "page", True, {}),
     page("items", "/p/{slug}/items/", READ_ALL),
+    # Consolidation and adjudication: the item page for leads and scientists, cases for leads.
+    page("item-detail", "/p/{slug}/items/{item}/", READ_ALL),
+    Entry("item-detail POST", "post", "/p/{slug}/items/{item}/", LEAD, "page", True, {}),
+    page("adjudication", "/p/{slug}/adjudication/", LEAD),
+    page("adjudication-next", "/p/{slug}/adjudication/next/", LEAD),
+    page("adjudication-case", "/p/{slug}/adjudication/{case}/", LEAD),
+    Entry(
+        "adjudication-case POST", "post", "/p/{slug}/adjudication/{case}/", LEAD, "page", True, {}
+    ),
     page("project-settings", "/p/{slug}/settings/", LEAD),
     page("categories", "/p/{slug}/categories/", LEAD),
     page("members", "/p/{slug}/members/", LEAD),
@@ -103,6 +116,90 @@ ENTRIES = [
         {},
     ),
     api("api-mine GET", "get", "/api/annotations/mine/", EVERYONE, scoped=False),
+    # Consolidation and adjudication: gold state for leads and scientists, the rest leads only.
+    api("api-item-gold GET", "get", "/api/projects/{slug}/items/{item}/gold/", READ_ALL),
+    api("api-item-gold POST", "post", "/api/projects/{slug}/items/{item}/gold/", LEAD, {}),
+    api("api-item-reopen POST", "post", "/api/projects/{slug}/items/{item}/reopen/", LEAD, {}),
+    api(
+        "api-item-gold-question POST",
+        "post",
+        "/api/projects/{slug}/items/{item}/gold-question/",
+        LEAD,
+        {},
+    ),
+    api("api-cases GET", "get", "/api/projects/{slug}/adjudication/", LEAD),
+    api("api-case GET", "get", "/api/projects/{slug}/adjudication/{case}/", LEAD),
+    api(
+        "api-case-decide POST",
+        "post",
+        "/api/projects/{slug}/adjudication/{case}/decide/",
+        LEAD,
+        {},
+    ),
+    api(
+        "api-case-dismiss POST",
+        "post",
+        "/api/projects/{slug}/adjudication/{case}/dismiss/",
+        LEAD,
+        {},
+    ),
+    # Agreement and annotator quality: scientists read agreement, leads also the annotators.
+    api("api-agreement GET", "get", "/api/projects/{slug}/agreement/", READ_ALL),
+    api("api-agreement-recompute POST", "post", "/api/projects/{slug}/agreement/recompute/", LEAD),
+    api("api-annotators GET", "get", "/api/projects/{slug}/annotators/", LEAD),
+    # Active learning (learning/urls.py, learning/api/urls.py): leads and scientists read,
+    # leads act; annotators never see the model (blind labeling).
+    page("learning", "/p/{slug}/learning/", READ_ALL),
+    page("learning-progress", "/p/{slug}/learning/progress/", READ_ALL),
+    page("learning-run", "/p/{slug}/learning/runs/{run}/", READ_ALL),
+    page("learning-settings", "/p/{slug}/learning/settings/", LEAD),
+    Entry("learning-retrain", "post", "/p/{slug}/learning/retrain/", LEAD, "page", True, {}),
+    api("api-learning-runs GET", "get", "/api/projects/{slug}/learning/runs/", READ_ALL),
+    api("api-learning-run GET", "get", "/api/projects/{slug}/learning/runs/{run}/", READ_ALL),
+    api(
+        "api-learning-picks GET",
+        "get",
+        "/api/projects/{slug}/learning/runs/{run}/picks/",
+        READ_ALL,
+    ),
+    api("api-learning-config GET", "get", "/api/projects/{slug}/learning/config/", READ_ALL),
+    api("api-learning-config PUT", "put", "/api/projects/{slug}/learning/config/", LEAD, {}),
+    api("api-learning-config PATCH", "patch", "/api/projects/{slug}/learning/config/", LEAD, {}),
+    api("api-learning-seeds GET", "get", "/api/projects/{slug}/learning/seeds/", READ_ALL),
+    api("api-learning-seeds PUT", "put", "/api/projects/{slug}/learning/seeds/", LEAD, {}),
+    api("api-learning-retrain POST", "post", "/api/projects/{slug}/learning/retrain/", LEAD, {}),
+    # Dataset versions (datacards): leads and scientists read, freeze, write and export.
+    page("versions", "/p/{slug}/versions/", READ_ALL),
+    Entry("version-freeze", "post", "/p/{slug}/versions/freeze/", READ_ALL, "page", True, {}),
+    page("versions-diff", "/p/{slug}/versions/diff/?from=1&to=1", READ_ALL),
+    page("version", "/p/{slug}/versions/1/", READ_ALL),
+    page("version-progress", "/p/{slug}/versions/1/progress/", READ_ALL),
+    page("version-readme", "/p/{slug}/versions/1/README.md", READ_ALL),
+    page("version-croissant", "/p/{slug}/versions/1/croissant.json", READ_ALL),
+    page("export-progress", "/p/{slug}/versions/1/exports/progress/", READ_ALL),
+    Entry("version-sections", "post", "/p/{slug}/versions/1/sections/", READ_ALL, "page", True, {}),
+    Entry("version-publish", "post", "/p/{slug}/versions/1/publish/", READ_ALL, "page", True, {}),
+    Entry("version-delete", "post", "/p/{slug}/versions/1/delete/", READ_ALL, "page", True, {}),
+    Entry("version-note", "post", "/p/{slug}/versions/1/notes/", READ_ALL, "page", True, {}),
+    Entry("version-export", "post", "/p/{slug}/versions/1/exports/", READ_ALL, "page", True, {}),
+    api("api-versions GET", "get", "/api/projects/{slug}/versions/", READ_ALL),
+    api("api-versions POST", "post", "/api/projects/{slug}/versions/", READ_ALL, {}),
+    api(
+        "api-versions-diff GET", "get", "/api/projects/{slug}/versions/diff/?from=1&to=1", READ_ALL
+    ),
+    api("api-version GET", "get", "/api/projects/{slug}/versions/1/", READ_ALL),
+    api("api-version PATCH", "patch", "/api/projects/{slug}/versions/1/", READ_ALL, {}),
+    api("api-version DELETE", "delete", "/api/projects/{slug}/versions/1/", READ_ALL),
+    api("api-version-publish POST", "post", "/api/projects/{slug}/versions/1/publish/", READ_ALL),
+    api("api-version-notes GET", "get", "/api/projects/{slug}/versions/1/notes/", READ_ALL),
+    api("api-version-notes POST", "post", "/api/projects/{slug}/versions/1/notes/", READ_ALL, {}),
+    api("api-version-readme GET", "get", "/api/projects/{slug}/versions/1/readme/", READ_ALL),
+    api("api-version-croissant GET", "get", "/api/projects/{slug}/versions/1/croissant/", READ_ALL),
+    api("api-version-exports GET", "get", "/api/projects/{slug}/versions/1/exports/", READ_ALL),
+    api(
+        "api-version-exports POST", "post", "/api/projects/{slug}/versions/1/exports/", READ_ALL, {}
+    ),
+    api("api-export GET", "get", "/api/projects/{slug}/versions/1/exports/{export}/", READ_ALL),
 ]
 
 
@@ -142,9 +239,39 @@ def world(db):
     return {
         "project": project,
         "users": users,
-        "ids": {"slug": project.slug, "item": item.pk, "category": category.pk, "job": job.pk},
+        "ids": {
+            "slug": project.slug,
+            "item": item.pk,
+            "category": category.pk,
+            "job": job.pk,
+            "run": _learning_run(project).number,
+            "case": _case(item).pk,
+            "export": _datacards_export(project, users[Role.LEAD]).pk,
+        },
         "annotations": annotations,
     }
+
+
+def _case(item):
+    from annotation.services.adjudication import case_open
+
+    return case_open(item_id=item.pk, reason="label_error").case
+
+
+def _learning_run(project):
+    from learning.models import ModelRun
+
+    return ModelRun.objects.create(project=project, number=1, trigger="manual", status="done")
+
+
+def _datacards_export(project, lead):
+    """Version 1 of the project, a draft (stored directly), with a pending export job."""
+    from datacards.models import DatasetVersion, ExportJob
+
+    version = DatasetVersion.objects.create(
+        project=project, number=1, status="draft", created_by=lead
+    )
+    return ExportJob.objects.create(version=version, format="csv")
 
 
 def _client(entry: Entry, user) -> Client:

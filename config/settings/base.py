@@ -146,6 +146,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotation.tasks.assignment_expire_stale_task",
         "schedule": 60.0,
     },
+    "agreement-sweep": {
+        "task": "annotation.tasks.agreement_sweep_task",
+        "schedule": float(os.environ.get("GOLDSET_AGREEMENT_SWEEP_SECONDS", "600")),
+    },
+    # Active learning: fail stale runs, retrain projects with enough new gold labels or time.
+    "learning-schedule": {
+        "task": "learning.tasks.model_run_schedule_task",
+        "schedule": 60.0,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -170,6 +179,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `reason` or `status` field with different choices: name them.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseReasonEnum": "annotation.models.AdjudicationCase.Reason",
+        "CaseStatusEnum": "annotation.models.AdjudicationCase.Status",
+        "ModelRunStatusEnum": "learning.models.ModelRun.Status",
+        "ModelRunTriggerEnum": "learning.models.ModelRun.Trigger",
+        "ModelRunModeEnum": "learning.models.ModelRun.Mode",
+        "SelectionReasonEnum": "annotation.models.Item.SelectionReason",
+        "NoiseRunStatusEnum": "learning.models.NoiseRun.Status",
+        "NoiseRunTriggerEnum": "learning.models.NoiseRun.Trigger",
+        "LabelIssueStatusEnum": "learning.models.LabelIssue.Status",
+        "LabelIssueStatusFilterEnum": "learning.api.serializers_noise.ISSUE_STATUS_FILTER",
+    },
 }
 
 # goldset's own limits.
@@ -184,6 +206,33 @@ GOLDSET = {
     "IMPORT_CHECK_FOREIGN_KEYS_ONCE": env_bool("GOLDSET_IMPORT_CHECK_FOREIGN_KEYS_ONCE", True),
     "UNDO_WINDOW_SECONDS": int(os.environ.get("GOLDSET_UNDO_WINDOW_SECONDS", "120")),
     "MAX_LEASES_PER_ANNOTATOR": 3,
+    # Agreement snapshots (annotation/services/agreement): the first label change of a project
+    # asks for a snapshot computed this many seconds later, so a burst of submits costs one
+    # computation; beat's sweep catches anything missed every AGREEMENT_SWEEP_SECONDS.
+    "AGREEMENT_DEBOUNCE_SECONDS": int(os.environ.get("GOLDSET_AGREEMENT_DEBOUNCE_SECONDS", "60")),
+    "AGREEMENT_SWEEP_SECONDS": int(os.environ.get("GOLDSET_AGREEMENT_SWEEP_SECONDS", "600")),
+    "AGREEMENT_BOOTSTRAP": int(os.environ.get("GOLDSET_AGREEMENT_BOOTSTRAP", "1000")),
+    # Gold-question answers an annotator needs before an accuracy below the project's alert
+    # threshold raises an alert (fewer is noise: 2 wrong of 3 says little).
+    "AGREEMENT_GOLD_ALERT_MIN_ANSWERS": 5,
+    "AGREEMENT_KEEP_SNAPSHOTS": 20,
+    # Active learning (learning/services, docs/operations.md). A run's task is stopped after
+    # LEARNING_RUN_TIME_LIMIT_SECONDS (+60 s hard); a run queued or running longer than
+    # LEARNING_RUN_STALE_AFTER_SECONDS is failed as dead (keep it above the hard limit).
+    "LEARNING_RUN_TIME_LIMIT_SECONDS": int(
+        os.environ.get("GOLDSET_LEARNING_RUN_TIME_LIMIT_SECONDS", "1800")
+    ),
+    "LEARNING_RUN_STALE_AFTER_SECONDS": int(
+        os.environ.get("GOLDSET_LEARNING_RUN_STALE_AFTER_SECONDS", "2400")
+    ),
+    "LEARNING_POOL_CHUNK": int(os.environ.get("GOLDSET_LEARNING_POOL_CHUNK", "20000")),
+    "LEARNING_TEXT_MAX_CHARS": int(os.environ.get("GOLDSET_LEARNING_TEXT_MAX_CHARS", "5000")),
+    "LEARNING_AUDIT_FLOOR": float(os.environ.get("GOLDSET_LEARNING_AUDIT_FLOOR", "0.1")),
+    # Label-noise review (learning/services/noise.py): K of the K-fold out-of-fold
+    # probabilities (a class with fewer gold items than K is left out of the check), and
+    # whether every successful model run asks for a check of the gold labels afterwards.
+    "LEARNING_NOISE_FOLDS": int(os.environ.get("GOLDSET_LEARNING_NOISE_FOLDS", "5")),
+    "LEARNING_NOISE_AFTER_MODEL_RUN": env_bool("GOLDSET_LEARNING_NOISE_AFTER_MODEL_RUN", True),
 }
 
 LOGGING = {

@@ -1,0 +1,220 @@
+"""Learning curves and the summary of a simulation, as strings and PNG bytes (no file I/O).
+
+Summary figures, per strategy, over the seeds (mean, sample standard deviation, worst seed):
+
+- labels needed to reach random sampling's final macro-F1: per seed, the first point of the
+  strategy's curve at or above the final macro-F1 of "random" with the same seed and initial set;
+  "not reached" when the budget runs out first;
+- positives found of the rarest categories (`rarest_categories`: the `rare` categories with the
+  fewest positives in the pool) per 1,000 labels at the budget, and the ratio to random's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from statistics import mean, stdev
+from typing import Any
+
+import numpy as np
+
+from learning.ml.simulation import CurvePoint, SimulationResult
+
+
+def rarest_categories(result: SimulationResult, k: int) -> list[int]:
+    """The k categories with the fewest (but at least one) positives in the pool.
+
+    At most a third of the categories count as rare (at least one): with Davidson's two
+    categories that is hate speech alone, not the 77 % offensive class.
+    """
+    counts = np.array(result.pool_positives)
+    present = np.flatnonzero(counts > 0)
+    k = min(k, max(1, len(counts) // 3))
+    return [int(c) for c in present[np.argsort(counts[present], kind="stable")][:k]]
+
+
+def _curves(result: SimulationResult) -> dict[tuple[str, int], list[CurvePoint]]:
+    curves: dict[tuple[str, int], list[CurvePoint]] = {}
+    for p in result.points:
+        curves.setdefault((p.strategy, p.seed), []).append(p)
+    return curves
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None}
+    return {
+        "mean": mean(values),
+        "std": stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def curves_csv(result: SimulationResult, *, rare: int = 3) -> str:
+    """One row per (strategy, seed, labels): macro/micro-F1 and positives found per category."""
+    rarest = rarest_categories(result, rare)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [f"positives_{n}" for n in result.category_names]
+    writer.writerow(
+        ["strategy", "seed", "labels", "macro_f1", "micro_f1", "rare_positives", *names]
+    )
+    for p in result.points:
+        writer.writerow(
+            [p.strategy, p.seed, p.labels, f"{p.macro_f1:.5f}", f"{p.micro_f1:.5f}",
+             sum(p.positives[c] for c in rarest), *p.positives]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def summarize(result: SimulationResult, *, rare: int = 3, dataset: str = "") -> dict[str, Any]:
+    """The summary (JSON-ready dict); see the module docstring."""
+    config = result.config
+    curves = _curves(result)
+    rarest = rarest_categories(result, rare)
+    random_final = {s: curves[("random", s)][-1] for s in config.seeds}
+    random_rare = [sum(random_final[s].positives[c] for c in rarest) for s in config.seeds]
+    strategies: dict[str, Any] = {}
+    for name in config.strategies:
+        finals = [curves[(name, s)][-1] for s in config.seeds]
+        needed = []
+        for s in config.seeds:
+            target = random_final[s].macro_f1
+            hit = next((p.labels for p in curves[(name, s)] if p.macro_f1 >= target), None)
+            needed.append(hit)
+        reached = [float(v) for v in needed if v is not None]
+        found = [sum(f.positives[c] for c in rarest) for f in finals]
+        per_1000 = [1000.0 * v / f.labels for v, f in zip(found, finals, strict=True)]
+        per_category = {
+            result.category_names[c]: {
+                "pool_positives": result.pool_positives[c],
+                "found_mean": mean(f.positives[c] for f in finals),
+                "random_found_mean": mean(random_final[s].positives[c] for s in config.seeds),
+            }
+            for c in rarest
+        }
+        strategies[name] = {
+            "final_labels": finals[0].labels,
+            "final_macro_f1": _spread([f.macro_f1 for f in finals]),
+            "labels_to_random_final": {
+                **_spread(reached),
+                "reached_seeds": len(reached),
+                "per_seed": needed,
+            },
+            "rare_positives_found": _spread([float(v) for v in found]),
+            "rare_positives_per_1000_labels": _spread(per_1000),
+            "rare_ratio_vs_random": (mean(found) / mean(random_rare))
+            if mean(random_rare)
+            else None,
+            "rare_per_category": per_category,
+        }
+    return {
+        "dataset": dataset,
+        "pool_size": result.pool_size,
+        "test_size": result.test_size,
+        "budget": config.budget,
+        "batch": config.batch,
+        "initial": config.initial,
+        "audit_share": config.audit,
+        "seeds": list(config.seeds),
+        "multi_label": config.multi_label,
+        "rarest_categories": [result.category_names[c] for c in rarest],
+        "strategies": strategies,
+        "targets": _targets(strategies, config.budget, len(config.seeds)),
+    }
+
+
+def _targets(strategies: dict[str, Any], budget: int, seeds: int) -> dict[str, Any]:
+    """Which strategies meet both targets: random's final macro-F1 with <= 60 % of the budget
+    in every seed, and >= 2x random's positives of the rarest categories."""
+    rows = {}
+    for name, s in strategies.items():
+        if name == "random":
+            continue
+        labels = s["labels_to_random_final"]
+        worst = labels["max"] if labels["reached_seeds"] == seeds else None
+        ratio = s["rare_ratio_vs_random"]
+        rows[name] = {
+            "labels_fraction_mean": labels["mean"] / budget if labels["mean"] else None,
+            "labels_fraction_worst_seed": worst / budget if worst else None,
+            "f1_target_met": worst is not None and worst <= 0.6 * budget,
+            "rare_ratio": ratio,
+            "rare_target_met": ratio is not None and ratio >= 2.0,
+        }
+    both = [n for n, r in rows.items() if r["f1_target_met"] and r["rare_target_met"]]
+    return {"per_strategy": rows, "strategies_meeting_both": both}
+
+
+def _fmt(spread: dict[str, Any], pattern: str = "{:.3f}") -> str:
+    if spread["mean"] is None:
+        return "not reached"
+    return f"{pattern.format(spread['mean'])} ± {pattern.format(spread['std'])}"
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """A Markdown table of the summary (mean ± standard deviation over the seeds)."""
+    lines = [
+        f"Dataset {summary['dataset']}: pool {summary['pool_size']}, test {summary['test_size']}, "
+        f"budget {summary['budget']} labels ({summary['initial']} random first, batches of "
+        f"{summary['batch']}), audit share {summary['audit_share']}, seeds {summary['seeds']}. "
+        f"Rarest categories: {', '.join(summary['rarest_categories'])}.",
+        "",
+        "| strategy | final macro-F1 | labels to random's final macro-F1 (seeds reached) "
+        "| rarest positives per 1,000 labels | × random |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in summary["strategies"].items():
+        labels = s["labels_to_random_final"]
+        reached = f"{_fmt(labels, '{:.0f}')} ({labels['reached_seeds']}/{len(summary['seeds'])})"
+        ratio = "–" if s["rare_ratio_vs_random"] is None else f"{s['rare_ratio_vs_random']:.2f}"
+        lines.append(
+            f"| {name} | {_fmt(s['final_macro_f1'])} | {reached} "
+            f"| {_fmt(s['rare_positives_per_1000_labels'], '{:.1f}')} | {ratio} |"
+        )
+    both = summary["targets"]["strategies_meeting_both"]
+    lines += ["", f"Strategies meeting both targets: {', '.join(both) if both else 'none'}."]
+    return "\n".join(lines) + "\n"
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2, sort_keys=False) + "\n"
+
+
+def curves_png(result: SimulationResult, *, rare: int = 3, title: str = "") -> bytes:
+    """Two panels: macro-F1 and rarest-category positives found vs labels (mean, min–max band)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rarest = rarest_categories(result, rare)
+    figure = Figure(figsize=(11, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    f1_axes, rare_axes = figure.subplots(1, 2)
+    curves = _curves(result)
+    config = result.config
+    # A common grid: rounds of some runs end an item or two short (see simulation.py).
+    labels = np.unique(np.r_[config.initial : config.budget : config.batch, config.budget])
+    for name in config.strategies:
+        runs = [curves[(name, s)] for s in config.seeds]
+
+        def on_grid(runs, value):
+            return np.array([np.interp(labels, [p.labels for p in r], [value(p) for p in r])
+                             for r in runs])  # fmt: skip
+
+        f1 = on_grid(runs, lambda p: p.macro_f1)
+        found = on_grid(runs, lambda p: sum(p.positives[c] for c in rarest))
+        for axes, values in ((f1_axes, f1), (rare_axes, found)):
+            (line,) = axes.plot(labels, values.mean(axis=0), label=name)
+            axes.fill_between(labels, values.min(axis=0), values.max(axis=0), alpha=0.15,
+                              color=line.get_color())  # fmt: skip
+    f1_axes.set(xlabel="labels", ylabel="macro-F1 (held-out test set)", title="Learning curve")
+    rare_names = ", ".join(result.category_names[c] for c in rarest)
+    rare_axes.set(xlabel="labels", ylabel="positives found", title=f"Rarest: {rare_names}")
+    f1_axes.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,92 @@
+"""Cross-validated per-category metrics."""
+
+import numpy as np
+import pytest
+
+from learning.ml.evaluation import _strata, decide, score_predictions
+from learning.ml.features import FeatureConfig
+from learning.ml.model import NotEnoughData, cross_validate, out_of_fold_proba
+from tests.learning.ml.synthetic import make_dataset
+
+SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_cross_validation_on_a_separable_toy_set_is_perfect(multi_label):
+    texts, urls, Y = make_dataset(150, [0.3, 0.2, 0.1], multi_label=multi_label, seed=1)
+
+    metrics = cross_validate(texts, urls, Y, multi_label=multi_label, features=SMALL, seed=0)
+
+    assert metrics.folds == 5
+    assert metrics.macro_f1 == pytest.approx(1.0) and metrics.micro_f1 == pytest.approx(1.0)
+    assert [m["support"] for m in metrics.per_category] == [int(v) for v in Y.sum(axis=0)]
+    assert set(metrics.per_category[0]) == {"precision", "recall", "f1", "support"}
+    assert metrics.as_dict()["per_category"][2]["f1"] == pytest.approx(1.0)
+
+
+def test_noise_lowers_the_scores():
+    texts, urls, Y = make_dataset(150, [0.3, 0.2], multi_label=True, seed=2)
+    flipped = Y.copy()
+    flipped[::4] = 1 - flipped[::4]  # a quarter of the rows mislabeled
+
+    metrics = cross_validate(texts, urls, flipped, multi_label=True, features=SMALL, seed=0)
+
+    assert 0 < metrics.macro_f1 < 0.95
+
+
+def test_few_labels_use_fewer_folds_and_too_few_raise_not_enough_data():
+    texts, urls, Y = make_dataset(6, [0.5], multi_label=True)
+
+    proba, folds = out_of_fold_proba(texts, urls, Y, multi_label=True, features=SMALL, seed=0)
+
+    assert folds == 3 and proba.shape == (6, 1)
+    with pytest.raises(NotEnoughData, match="too few"):
+        cross_validate(texts[:3], urls[:3], Y[:3], multi_label=True, features=SMALL, seed=0)
+    assert issubclass(NotEnoughData, ValueError)
+
+
+def test_a_category_without_positives_does_not_count_in_macro_f1():
+    texts, urls, Y = make_dataset(60, [0.4, 0.0], multi_label=True)
+
+    metrics = cross_validate(texts, urls, Y, multi_label=True, features=SMALL, seed=0)
+
+    assert metrics.per_category[1] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert metrics.macro_f1 == pytest.approx(metrics.per_category[0]["f1"])
+
+
+def test_out_of_fold_probabilities_are_deterministic_for_a_seed():
+    texts, urls, Y = make_dataset(40, [0.3], multi_label=False)
+
+    a, _ = out_of_fold_proba(texts, urls, Y, multi_label=False, features=SMALL, seed=4)
+    b, _ = out_of_fold_proba(texts, urls, Y, multi_label=False, features=SMALL, seed=4)
+
+    assert np.array_equal(a, b)
+
+
+def test_decide_thresholds_multi_label_and_picks_none_in_single_label():
+    proba = np.array([[0.6, 0.5], [0.2, 0.1], [0.1, 0.7]])
+
+    assert decide(proba, multi_label=True).tolist() == [[1, 1], [0, 0], [0, 1]]
+    # single-label: P(none) = 1 - 0.3 = 0.7 wins on the second row
+    assert decide(proba, multi_label=False).tolist() == [[1, 0], [0, 0], [0, 1]]
+
+
+def test_scores_of_known_predictions():
+    Y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    predicted = np.array([[1, 0], [0, 0], [0, 1], [1, 0]])
+
+    metrics = score_predictions(Y, predicted)
+
+    assert metrics.per_category[0] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert metrics.per_category[1]["f1"] == 1.0
+    assert metrics.macro_f1 == pytest.approx(0.75)
+
+
+def test_strata_pool_categories_too_rare_to_split():
+    Y = np.array([[1, 0, 0]] * 6 + [[0, 1, 0]] * 2 + [[0, 0, 1]] * 1 + [[0, 0, 0]] * 5)
+
+    strata = _strata(Y, 3)
+
+    assert set(strata[:6]) == {0} and set(strata[9:]) == {3}
+    assert len(set(strata[6:9])) == 1  # the two rare categories share one stratum
+    assert np.unique(strata, return_counts=True)[1].min() >= 3

@@ -1,0 +1,96 @@
+"""Features: word/char TF-IDF, URL and domain tokens, hashing, plain-state rebuild."""
+
+import numpy as np
+import pytest
+
+from learning.ml.features import (
+    FeatureConfig,
+    Featurizer,
+    fit_featurizer,
+    fit_transform,
+    url_document,
+    url_tokens,
+)
+
+
+def test_url_tokens_give_every_domain_suffix_host_labels_tld_and_path_words():
+    tokens = url_tokens("https://www.Forum.Example.co.uk/threads/self-harm?id=12&q=help")
+
+    assert {"d:forum.example.co.uk", "d:example.co.uk", "d:co.uk"} <= set(tokens)
+    assert {"h:forum", "h:example", "h:co", "tld:uk"} <= set(tokens)
+    assert {"p:threads", "p:self", "p:harm", "p:id", "p:12", "p:help"} <= set(tokens)
+    assert "d:www.forum.example.co.uk" not in tokens  # www. is not a different site
+
+
+def test_url_tokens_accept_bare_domains_and_survive_malformed_urls():
+    assert "d:casino-royal.bet" in url_tokens("casino-royal.bet/slots")
+    assert url_tokens("") == []
+    assert url_tokens("http://[::1") == ["p:http"]  # a bad IPv6 literal: words only, no crash
+
+
+def test_url_document_adds_urls_written_in_the_text():
+    tokens = url_document("see http://pills.example.org/buy now", "https://a.example.net")
+
+    assert "d:pills.example.org" in tokens and "d:a.example.net" in tokens
+
+
+def test_feature_config_round_trips_and_validates():
+    config = FeatureConfig(word_ngrams=(1, 3), hashing=True, n_features=2**10, max_features=None)
+
+    assert FeatureConfig.from_dict(config.as_dict()) == config
+    assert FeatureConfig.from_dict({**config.as_dict(), "unknown": 1}) == config
+    with pytest.raises(ValueError, match="char_ngrams"):
+        FeatureConfig(char_ngrams=(5, 3))
+    with pytest.raises(ValueError, match="min_df"):
+        FeatureConfig(min_df=0)
+
+
+def test_domain_tokens_become_columns_that_separate_items():
+    texts = ["same words here"] * 4
+    urls = ["https://a.casino.example", "https://b.casino.example", "https://news.example", ""]
+
+    featurizer, X = fit_transform(texts, urls, FeatureConfig(min_df=2))
+
+    url_block = next(b for b in featurizer.blocks if b.kind == "url")
+    assert "d:casino.example" in url_block.terms  # shared by two items, kept by min_df=2
+    assert X.shape == (4, featurizer.width)
+    assert (X[0] != X[2]).nnz > 0  # same text, different domains: different features
+
+
+def test_transform_of_a_fitted_featurizer_equals_its_fit_transform():
+    texts = ["the cat sat", "the dog ran", "a cat and a dog", "visit www.cats.example.com"]
+    urls = ["", "https://dogs.example.com/x", "", ""]
+
+    featurizer, X = fit_transform(texts, urls, FeatureConfig(min_df=1))
+
+    assert np.allclose(featurizer.transform(texts, urls).toarray(), X.toarray())
+    rebuilt = Featurizer(featurizer.config, featurizer.blocks)  # from plain state only
+    assert np.allclose(rebuilt.transform(texts, urls).toarray(), X.toarray())
+
+
+def test_hashing_uses_fixed_width_blocks_without_a_vocabulary():
+    config = FeatureConfig(hashing=True, n_features=2**12)
+    texts = ["alpha beta", "beta gamma", "gamma delta"]
+    urls = ["https://x.example.org", "", ""]
+
+    featurizer, X = fit_transform(texts, urls, config)
+
+    assert [b.kind for b in featurizer.blocks] == ["word", "char", "url"]
+    assert all(b.terms is None and b.width == 2**12 for b in featurizer.blocks)
+    assert X.shape == (3, 3 * 2**12)
+    unseen = featurizer.transform(["omega words never seen"], [""])
+    assert unseen.shape == (1, 3 * 2**12) and unseen.nnz > 0  # hashing has no unknown words
+
+
+def test_blocks_without_terms_are_left_out_instead_of_failing():
+    # No URLs at all and too few texts for min_df=2 in the word block: only char n-grams stay.
+    featurizer = fit_featurizer(["abcde", "abcxy"], ["", ""], FeatureConfig())
+
+    assert [b.kind for b in featurizer.blocks] == ["char"]
+    empty = fit_featurizer([], [], FeatureConfig())
+    assert empty.blocks == [] and empty.transform(["x"], [""]).shape == (1, 0)
+
+
+def test_texts_and_urls_must_have_the_same_length():
+    with pytest.raises(ValueError, match="same length"):
+        fit_featurizer(["a"], [], FeatureConfig())

@@ -1,0 +1,125 @@
+"""The simulation: the loop replayed with an oracle, its curves and summary."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learning.ml import simulation_report as report
+from learning.ml.features import FeatureConfig
+from learning.ml.simulation import SimulationConfig, run_simulation, strategy_mix
+from tests.learning.ml.synthetic import make_dataset
+
+SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
+GOEMOTIONS = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "goemotions"
+
+
+def test_strategy_names_map_to_mixes():
+    assert strategy_mix("random", audit=0.1).audit == 1.0
+    rare = strategy_mix("rare", audit=0.1)
+    assert rare.rare == pytest.approx(0.9) and rare.uncertainty == 0 and rare.audit == 0.1
+    variant = strategy_mix("multilabel:max_score", audit=0.2)
+    assert variant.multilabel == pytest.approx(0.8) and variant.multilabel_strategy == "max_score"
+    assert strategy_mix("mixed", audit=0.1).rare == 0.5
+    for bad in ("bogus", "rare:x", "multilabel:bogus"):
+        with pytest.raises(ValueError):
+            strategy_mix(bad, audit=0.1)
+
+
+def test_config_validates_and_always_runs_random():
+    config = SimulationConfig(
+        strategies=("rare",), seeds=(0,), budget=50, batch=10, initial=10, multi_label=True
+    )
+    assert config.strategies == ("random", "rare")
+    with pytest.raises(ValueError, match="initial"):
+        SimulationConfig(
+            strategies=(), seeds=(0,), budget=5, batch=10, initial=10, multi_label=True
+        )
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    texts, urls, Y = make_dataset(500, [0.3, 0.1, 0.02], multi_label=True, seed=5)
+    config = SimulationConfig(
+        strategies=("rare", "uncertainty"), seeds=(0, 1), budget=60, batch=20, initial=20,
+        multi_label=True, features=SMALL,
+    )  # fmt: skip
+    return run_simulation(
+        texts[:400], urls[:400], Y[:400], texts[400:], urls[400:], Y[400:], config=config,
+        category_names=["common", "uncommon", "rare"],
+    )  # fmt: skip
+
+
+def test_a_tiny_simulation_runs_end_to_end(tiny_result):
+    result = tiny_result
+    runs = {(p.strategy, p.seed) for p in result.points}
+
+    assert runs == {(s, seed) for s in ("random", "rare", "uncertainty") for seed in (0, 1)}
+    for key in runs:
+        curve = [p for p in result.points if (p.strategy, p.seed) == key]
+        labels = [p.labels for p in curve]
+        assert labels[0] == 20 and labels[-1] == 60  # rounds short by an item are made up
+        assert labels == sorted(set(labels)) and all(v % 20 in (0, 19) for v in labels)
+        assert all(0 <= p.macro_f1 <= 1 for p in curve)
+        assert [sum(p.positives) for p in curve] == sorted(sum(p.positives) for p in curve)
+    first = [p for p in result.points if p.labels == 20 and p.seed == 0]
+    assert len({p.positives for p in first}) == 1  # one shared initial set per seed
+    assert result.pool_size == 400 and result.test_size == 100
+
+
+def test_the_rare_hunt_finds_more_rare_positives_than_random(tiny_result):
+    summary = report.summarize(tiny_result, rare=1, dataset="tiny")
+
+    assert summary["rarest_categories"] == ["rare"]
+    assert summary["strategies"]["rare"]["rare_ratio_vs_random"] > 1.5
+    assert summary["strategies"]["random"]["rare_ratio_vs_random"] == pytest.approx(1.0)
+
+
+def test_summary_outputs(tiny_result):
+    summary = report.summarize(tiny_result, rare=1, dataset="tiny")
+    labels = summary["strategies"]["random"]["labels_to_random_final"]
+
+    assert labels["reached_seeds"] == 2 and all(v <= 60 for v in labels["per_seed"])
+    assert set(summary["targets"]["per_strategy"]) == {"rare", "uncertainty"}
+    assert json.loads(report.summary_json(summary))["dataset"] == "tiny"
+    markdown = report.summary_markdown(summary)
+    assert "| rare |" in markdown and "Strategies meeting both targets" in markdown
+    rows = list(csv.DictReader(io.StringIO(report.curves_csv(tiny_result, rare=1))))
+    assert len(rows) == len(tiny_result.points) and rows[0]["positives_rare"].isdigit()
+    assert rows[0].keys() >= {"strategy", "seed", "labels", "macro_f1", "rare_positives"}
+    assert report.curves_png(tiny_result, rare=1, title="tiny")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_labels_to_reach_random_is_none_when_never_reached(tiny_result):
+    summary = report.summarize(tiny_result, rare=1)
+    for name, s in summary["strategies"].items():
+        for hit in s["labels_to_random_final"]["per_seed"]:
+            assert hit is None or 20 <= hit <= 60, name
+
+
+def test_a_slice_of_goemotions_runs():
+    if not (GOEMOTIONS / "test.tsv.gz").exists():
+        pytest.skip(f"the shared GoEmotions dataset is not at {GOEMOTIONS}")
+    from learning.management.commands.simulate_learning import load_dataset
+
+    name, data = load_dataset(str(GOEMOTIONS), GOEMOTIONS.parent)
+    assert name == "goemotions" and data.Y.shape[1] == 28 and data.multi_label
+    pool = np.flatnonzero(~data.test_mask)[:600]
+    test = np.flatnonzero(data.test_mask)[:200]
+    config = SimulationConfig(
+        strategies=("rare",), seeds=(0,), budget=90, batch=30, initial=30, multi_label=True,
+        features=SMALL,
+    )  # fmt: skip
+
+    result = run_simulation(
+        [data.texts[i] for i in pool], [""] * 600, data.Y[pool],
+        [data.texts[i] for i in test], [""] * 200, data.Y[test],
+        config=config, category_names=data.names,
+    )  # fmt: skip
+
+    summary = report.summarize(result, dataset=name)
+    assert len(summary["rarest_categories"]) == 3
+    assert summary["strategies"]["rare"]["final_labels"] == 90
