@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import KeywordSeed, LearningConfig, ModelRun, PickedItem
+from .models import KeywordSeed, LabelIssue, LearningConfig, ModelRun, NoiseRun, PickedItem
 
 
 @admin.register(LearningConfig)
@@ -34,3 +34,23 @@ class PickedItemAdmin(admin.ModelAdmin):
                     "released_at"]  # fmt: skip
     list_filter = ["reason", "queued"]
     raw_id_fields = ["run", "item"]
+
+
+@admin.register(NoiseRun)
+class NoiseRunAdmin(admin.ModelAdmin):
+    list_display = ["project", "number", "status", "trigger", "gold_count", "flagged_count",
+                    "raised_count", "created_at", "finished_at"]  # fmt: skip
+    list_filter = ["status", "trigger"]
+    list_select_related = ["project"]
+    readonly_fields = ["project", "number", "requested_by", "model_run", "created_at",
+                       "started_at", "finished_at"]  # fmt: skip
+
+
+@admin.register(LabelIssue)
+class LabelIssueAdmin(admin.ModelAdmin):
+    list_display = ["project", "item", "run", "quality", "status", "resolution", "reviewed_by",
+                    "created_at"]  # fmt: skip
+    list_filter = ["status", "resolution"]
+    list_select_related = ["project", "item", "run", "reviewed_by"]
+    raw_id_fields = ["item", "run", "gold_label", "case", "reviewed_by"]
+    filter_horizontal = ["suspected_categories"]

@@ -168,6 +168,43 @@ ENTRIES = [
     api("api-learning-seeds GET", "get", "/api/projects/{slug}/learning/seeds/", READ_ALL),
     api("api-learning-seeds PUT", "put", "/api/projects/{slug}/learning/seeds/", LEAD, {}),
     api("api-learning-retrain POST", "post", "/api/projects/{slug}/learning/retrain/", LEAD, {}),
+    # Label-noise review (learning/views_noise.py, learning/api/views_noise.py): leads and
+    # scientists read, leads check and review; annotators never see the flags.
+    page("learning-noise", "/p/{slug}/learning/noise/", READ_ALL),
+    page("learning-noise-progress", "/p/{slug}/learning/noise/progress/", READ_ALL),
+    Entry(
+        "learning-noise-check", "post", "/p/{slug}/learning/noise/check/", LEAD, "page", True, {}
+    ),
+    api("api-noise GET", "get", "/api/projects/{slug}/learning/noise/", READ_ALL),
+    api("api-noise-runs GET", "get", "/api/projects/{slug}/learning/noise/runs/", READ_ALL),
+    api("api-noise-runs POST", "post", "/api/projects/{slug}/learning/noise/runs/", LEAD, {}),
+    api(
+        "api-noise-run GET",
+        "get",
+        "/api/projects/{slug}/learning/noise/runs/{noise_run}/",
+        READ_ALL,
+    ),
+    api("api-noise-issues GET", "get", "/api/projects/{slug}/learning/noise/issues/", READ_ALL),
+    api(
+        "api-noise-issue GET",
+        "get",
+        "/api/projects/{slug}/learning/noise/issues/{issue}/",
+        READ_ALL,
+    ),
+    api(
+        "api-noise-issue-confirm POST",
+        "post",
+        "/api/projects/{slug}/learning/noise/issues/{issue}/confirm/",
+        LEAD,
+        {},
+    ),
+    api(
+        "api-noise-issue-dismiss POST",
+        "post",
+        "/api/projects/{slug}/learning/noise/issues/{issue}/dismiss/",
+        LEAD,
+        {},
+    ),
     # Dataset versions (datacards): leads and scientists read, freeze, write and export.
     page("versions", "/p/{slug}/versions/", READ_ALL),
     Entry("version-freeze", "post", "/p/{slug}/versions/freeze/", READ_ALL, "page", True, {}),
@@ -246,6 +283,7 @@ def world(db):
             "job": job.pk,
             "run": _learning_run(project).number,
             "case": _case(item).pk,
+            **_label_issue(project),
             "export": _datacards_export(project, users[Role.LEAD]).pk,
         },
         "annotations": annotations,
@@ -256,6 +294,24 @@ def _case(item):
     from annotation.services.adjudication import case_open
 
     return case_open(item_id=item.pk, reason="label_error").case
+
+
+def _label_issue(project) -> dict:
+    """A finished label-noise check with one open issue (and its case) on an item of its own."""
+    from annotation.models import GoldLabel
+    from annotation.services.adjudication import case_open
+    from learning.models import LabelIssue, NoiseRun
+
+    item = ItemFactory(project=project)
+    gold = GoldLabel.objects.create(project=project, item=item, source="consensus")
+    run = NoiseRun.objects.create(project=project, number=1, trigger="manual", status="done")
+    issue = LabelIssue.objects.create(
+        project=project, item=item, run=run, gold_label=gold, given=[], given_key="none",
+        quality=0.1, method="cleanlab:test",
+    )  # fmt: skip
+    issue.case = case_open(item_id=item.pk, reason="label_error").case
+    issue.save(update_fields=["case"])
+    return {"noise_run": run.number, "issue": issue.pk}
 
 
 def _learning_run(project):

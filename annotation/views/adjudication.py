@@ -187,9 +187,35 @@ def case_page(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
             "filter_query": query,
             "show_names": request.GET.get("names") == "1",
             "dismissible": detail.state.gold is not None and detail.case.reason in DISMISSIBLE,
+            "flag": _label_error_flag(detail.case, categories),
         },
         status=status,
     )
+
+
+def _label_error_flag(case: AdjudicationCase, categories) -> dict | None:
+    """What a label-error case says about its label, from the facts the learning app stored in
+    `details` when it raised the case: quality, suspected categories, the suggested label (one
+    key accepts it) and a default rationale naming the check. None for other cases."""
+    details = case.details or {}
+    if case.reason != AdjudicationCase.Reason.LABEL_ERROR or "suggested" not in details:
+        return None
+    by_id = {c.pk: c for c in categories}
+    suggested = [by_id[c] for c in details.get("suggested", []) if c in by_id]
+    quality = details.get("quality")
+    check = f"label-noise check {details['noise_run']}" if details.get("noise_run") else "a check"
+    return {
+        "quality": quality,
+        "score": details.get("score"),
+        "method": details.get("method", ""),
+        "suspected": [by_id[c] for c in details.get("suspected", []) if c in by_id],
+        "suggested": suggested,
+        "suggested_none": not suggested,
+        "rationale": f"Likely label error confirmed ({check}, label quality "
+        f"{quality:.3f}): the suggested label is right."
+        if quality is not None
+        else f"Likely label error confirmed ({check}): the suggested label is right.",
+    }
 
 
 def _label_form_context(request: HttpRequest, state, categories) -> dict:

@@ -2,8 +2,9 @@
  * Category hotkeys toggle categories, 0 none of these (exclusive with categories; single-label
  * projects keep one category), R focuses the rationale, G the guideline reference, Esc leaves
  * a text field, Enter (outside a text field) or Ctrl/Cmd+Enter anywhere decides, S skips to the
- * next case, ? opens the key help. The script only toggles inputs and submits the server form:
- * it never builds markup from item data.
+ * next case, ? opens the key help; on a likely label error U confirms and relabels with the
+ * suggested label and Shift+D dismisses it. The script only toggles inputs and submits the
+ * server forms: it never builds markup from item data.
  */
 (function () {
   "use strict";
@@ -18,6 +19,14 @@
   const ref = document.getElementById("adj-ref");
   const skip = document.getElementById("adj-skip");
   const help = document.querySelector(".adj-help");
+  // A likely label error (learning app): U accepts the suggested label, Shift+D dismisses.
+  const accept = document.getElementById("accept-suggestion");
+  const dismissForm = document.querySelector("form.adj-dismiss");
+
+  function send(target) {
+    if (typeof target.requestSubmit === "function") target.requestSubmit();
+    else target.submit();
+  }
 
   function typing(target) {
     return target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
@@ -58,6 +67,11 @@
     }
     if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (event.shiftKey && key === "d" && accept && dismissForm) {
+      event.preventDefault();
+      send(dismissForm);
+      return;
+    }
     if (key === "enter") {
       const tag = event.target && event.target.tagName;
       if (tag === "A" || tag === "BUTTON" || tag === "SUMMARY") return; // their own action
@@ -72,7 +86,10 @@
       exclusive(box);
       return;
     }
-    if (key === "r" && rationale) {
+    if (key === "u" && accept) {
+      event.preventDefault();
+      send(accept);
+    } else if (key === "r" && rationale) {
       event.preventDefault();
       rationale.focus();
     } else if (key === "g" && ref) {
