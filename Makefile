@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue bench-agreement clean
+.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue bench-agreement bench-dashboard bench-datacards bench-learning bench-noise clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -52,9 +52,30 @@ bench-import: install
 bench-queue: install
 	$(BIN)/python bench/queue_bench.py
 
+bench-datacards: install
+	$(BIN)/python bench/datacards_bench.py
+
 # Agreement statistics: 100k items x 3 annotators x 10 categories, bootstrap CIs (no database).
 bench-agreement: install
 	$(BIN)/python bench/agreement_bench.py
+
+# Lead dashboard at 1M annotations: snapshot computation, page and API times (PostgreSQL, Redis).
+bench-dashboard: install
+	$(BIN)/python bench/dashboard_bench.py
+
+# Active learning core: training/selection speed, then the oracle simulation on GoEmotions and
+# Davidson (../shared/datasets; about an hour on 2 shared cores). Results in bench/out/learning/.
+LEARNING_SIM_GOEMOTIONS ?= --strategies uncertainty,entropy,multilabel,rare,entropy+rare,mixed --budget 2000 --batch 100 --seeds 0,1,2
+LEARNING_SIM_DAVIDSON ?= --strategies uncertainty,margin,entropy,rare,uncertainty+rare,entropy+rare,mixed --budget 2000 --batch 100 --seeds 0,1,2
+bench-learning: install
+	$(BIN)/python bench/learning_bench.py
+	$(BIN)/python manage.py simulate_learning --dataset goemotions $(LEARNING_SIM_GOEMOTIONS) --out bench/out/learning/goemotions
+	$(BIN)/python manage.py simulate_learning --dataset davidson $(LEARNING_SIM_DAVIDSON) --out bench/out/learning/davidson
+
+# Label-noise detection: injected noise in Davidson and GoEmotions, P/R/F1/AUROC + 50k timing
+# (no database; hours on 2 shared cores: see bench/README.md for quicker runs).
+bench-noise: install
+	$(BIN)/python bench/noise_bench.py --timing
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache .ruff_cache
