@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from learning.ml.classifier import LinearWeights
-from learning.ml.features import FeatureConfig, Featurizer, _Block
+from learning.ml.features import FeatureBlock, FeatureConfig, Featurizer
 
 FORMAT = "goldset-linear-model"
 VERSION = 1
@@ -79,7 +79,7 @@ def load_model(data: bytes) -> Any:
     blocks = []
     for i, kind in enumerate(header["blocks"]):
         terms = _from_json_array(npz[f"block{i}_terms"]) if f"block{i}_terms" in npz else None
-        blocks.append(_Block(kind=kind, idf=npz[f"block{i}_idf"], terms=terms))
+        blocks.append(FeatureBlock(kind=kind, idf=npz[f"block{i}_idf"], terms=terms))
     coef = sp.csr_matrix(
         (npz["coef_data"], npz["coef_indices"], npz["coef_indptr"]),
         shape=tuple(int(v) for v in npz["coef_shape"]),

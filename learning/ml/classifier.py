@@ -139,6 +139,19 @@ def _fit_softmax(X: sp.csr_matrix, Y: np.ndarray, *, seed: int, c: float) -> Lin
     return LinearWeights("softmax", sp.csr_matrix(coef), intercept)
 
 
+def _prior_weights(Y: np.ndarray, *, multi_label: bool, width: int) -> LinearWeights:
+    """A featureless model: every item gets the (smoothed) label frequencies of Y."""
+    if multi_label:
+        rate = (Y.sum(axis=0) + 0.5) / (Y.shape[0] + 1.0)
+        intercept = np.log(rate / (1.0 - rate))
+        kind, K = "ovr", Y.shape[1]
+    else:
+        counts = np.bincount(single_label_targets(Y), minlength=Y.shape[1] + 1)
+        intercept = np.log((counts + 0.5) / (counts.sum() + 0.5 * len(counts)))
+        kind, K = "softmax", Y.shape[1] + 1
+    return LinearWeights(kind, sp.csr_matrix((K, width), dtype=np.float32), intercept)
+
+
 def fit_linear(
     X: sp.csr_matrix, Y: np.ndarray, *, multi_label: bool, seed: int, c: float = 1.0
 ) -> LinearWeights:
@@ -150,6 +163,8 @@ def fit_linear(
     # logistic regression leaves an all-zero column at 0), so the solvers see just those: the
     # same model, and much less work on a few thousand rows of a large vocabulary or hash space.
     active = np.flatnonzero(X.getnnz(axis=0))
+    if len(active) == 0:  # no text produced any feature (e.g. all empty): base rates only
+        return _prior_weights(Y, multi_label=multi_label, width=X.shape[1])
     X_active = X[:, active]
     with warnings.catch_warnings():
         # A few hundred L-BFGS steps on tiny or separable sets may stop short of the tolerance;

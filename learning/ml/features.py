@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
 _WORD = re.compile(r"[a-z0-9]{2,}")
 _HOST = re.compile(r"^[a-z0-9.-]+$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,11 @@ def url_tokens(url: str) -> list[str]:
         return ["p:" + w for w in _WORD.findall(url)]
     tokens: list[str] = []
     host = host.removeprefix("www.")
-    if host and _HOST.match(host):
+    if host and _IPV4.match(host):
+        tokens.append("d:" + host)  # an address, not a hierarchy of domains
+    elif host and _HOST.match(host):
         labels = [label for label in host.split(".") if label]
-        for i in range(len(labels) - 1):
+        for i in range(max(1, len(labels) - 1)):  # a one-label host (intranet) is its own domain
             tokens.append("d:" + ".".join(labels[i:]))
         if len(labels) > 1:
             tokens.append("tld:" + labels[-1])
@@ -109,7 +112,7 @@ def _identity(tokens: list[str]) -> list[str]:
 
 
 @dataclass
-class _Block:
+class FeatureBlock:
     """One feature block: a vectorizer whose fitted state is a term list and an IDF array."""
 
     kind: str  # "word" | "char" | "url"
@@ -161,7 +164,7 @@ def _hasher(kind: str, config: FeatureConfig) -> HashingVectorizer:
 class Featurizer:
     """Fitted feature extraction. `transform(texts, urls)` -> sparse CSR (n, width) float32."""
 
-    def __init__(self, config: FeatureConfig, blocks: list[_Block]):
+    def __init__(self, config: FeatureConfig, blocks: list[FeatureBlock]):
         self.config = config
         self.blocks = blocks
         for block in blocks:
@@ -171,7 +174,7 @@ class Featurizer:
     def width(self) -> int:
         return sum(b.width for b in self.blocks)
 
-    def _attach(self, block: _Block) -> None:
+    def _attach(self, block: FeatureBlock) -> None:
         """Build the block's scikit-learn transformer from its plain state."""
         if self.config.hashing:
             block._vectorizer = _hasher(block.kind, self.config)
@@ -227,7 +230,7 @@ def fit_transform(
                 continue
             transformer = TfidfTransformer(sublinear_tf=True)
             parts.append(transformer.fit_transform(counts))
-            blocks.append(_Block(kind=kind, idf=transformer.idf_.astype(np.float64)))
+            blocks.append(FeatureBlock(kind=kind, idf=transformer.idf_.astype(np.float64)))
             continue
         vectorizer = _tfidf(kind, config, None)
         try:
@@ -237,7 +240,7 @@ def fit_transform(
         terms = [""] * len(vectorizer.vocabulary_)
         for term, j in vectorizer.vocabulary_.items():
             terms[j] = term
-        blocks.append(_Block(kind=kind, idf=vectorizer.idf_.astype(np.float64), terms=terms))
+        blocks.append(FeatureBlock(kind=kind, idf=vectorizer.idf_.astype(np.float64), terms=terms))
     featurizer = Featurizer(config, blocks)
     if not parts:
         return featurizer, sp.csr_matrix((len(texts), 0), dtype=np.float32)

@@ -81,28 +81,50 @@ def _apply(measure: Callable[..., np.ndarray], proba: np.ndarray) -> np.ndarray:
     return np.asarray(measure(estimator, pool_rows(len(proba))), dtype=np.float64)
 
 
+# Items scored per call: the multi-label binary view and modAL's temporaries are several
+# (rows·C, 2) arrays, so a 1M-item pool goes through in slices of bounded memory.
+CHUNK_ITEMS = 50_000
+
+
+def _per_item(
+    measure: Callable[..., np.ndarray],
+    proba: np.ndarray,
+    multi_label: bool,
+    aggregate: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """modAL `measure` per item: on the distribution with "none" (single-label), or on each
+    category's binary [1 − p, p] reduced over categories by `aggregate` (multi-label)."""
+    out = np.empty(len(proba), dtype=np.float64)
+    for start in range(0, len(proba), CHUNK_ITEMS):
+        part = proba[start : start + CHUNK_ITEMS]
+        if multi_label:
+            per = _apply(measure, _binary(part)).reshape(part.shape)
+            out[start : start + len(part)] = aggregate(per)
+        else:
+            out[start : start + len(part)] = _apply(measure, _with_none(part))
+    return out
+
+
 def uncertainty_scores(proba: np.ndarray, *, multi_label: bool) -> np.ndarray:
     """1 − P(most likely label) (modAL classifier_uncertainty). proba: (n, C) -> (n,)."""
-    if not multi_label:
-        return _apply(modal_uncertainty.classifier_uncertainty, _with_none(proba))
-    per = _apply(modal_uncertainty.classifier_uncertainty, _binary(proba))
-    return per.reshape(proba.shape).max(axis=1)
+    return _per_item(
+        modal_uncertainty.classifier_uncertainty, proba, multi_label, lambda u: u.max(axis=1)
+    )
 
 
 def margin_scores(proba: np.ndarray, *, multi_label: bool) -> np.ndarray:
     """1 − (P(first) − P(second)) (modAL classifier_margin). proba: (n, C) -> (n,)."""
-    if not multi_label:
-        return 1.0 - _apply(modal_uncertainty.classifier_margin, _with_none(proba))
-    per = _apply(modal_uncertainty.classifier_margin, _binary(proba))
-    return 1.0 - per.reshape(proba.shape).min(axis=1)
+    margin = _per_item(
+        modal_uncertainty.classifier_margin, proba, multi_label, lambda m: m.min(axis=1)
+    )
+    return 1.0 - margin
 
 
 def entropy_scores(proba: np.ndarray, *, multi_label: bool) -> np.ndarray:
     """Prediction entropy in nats (modAL classifier_entropy). proba: (n, C) -> (n,)."""
-    if not multi_label:
-        return _apply(modal_uncertainty.classifier_entropy, _with_none(proba))
-    per = _apply(modal_uncertainty.classifier_entropy, _binary(proba))
-    return per.reshape(proba.shape).sum(axis=1)
+    return _per_item(
+        modal_uncertainty.classifier_entropy, proba, multi_label, lambda h: h.sum(axis=1)
+    )
 
 
 def multilabel_scores(proba: np.ndarray, *, strategy: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,23 +28,28 @@ from learning.ml.strategies import StrategyMix, select_batch
 BASIC = ("uncertainty", "margin", "entropy", "multilabel", "rare")
 
 
-def strategy_mix(name: str, *, audit: float) -> StrategyMix:
+def strategy_mix(name: str, *, audit: float, spread: float | None = None) -> StrategyMix:
     """The mix a strategy name stands for in the simulation.
 
     "random": audit only. "uncertainty", "margin", "entropy", "rare", "multilabel" (or
-    "multilabel:<modAL strategy>"): that strategy with an audit share of `audit`. "mixed": the
-    project default `StrategyMix()`.
+    "multilabel:<modAL strategy>"): that strategy with an audit share of `audit`; several joined
+    by "+" (e.g. "entropy+rare") share 1 − audit equally. "mixed": the project default
+    `StrategyMix()`. `spread`: StrategyMix.spread (None: its default).
     """
+    extra: dict[str, Any] = {} if spread is None else {"spread": spread}
     if name == "random":
         return StrategyMix(uncertainty=0.0, rare=0.0, audit=1.0)
     if name == "mixed":
-        return StrategyMix()
-    base, _, variant = name.partition(":")
-    if base not in BASIC or (variant and base != "multilabel"):
-        raise ValueError(f"unknown strategy {name!r}")
+        return StrategyMix(**extra)
     shares = dict.fromkeys(BASIC, 0.0)
-    shares[base] = 1.0 - audit
-    extra = {"multilabel_strategy": variant} if variant else {}
+    parts = name.split("+")
+    for part in parts:
+        base, _, variant = part.partition(":")
+        if base not in BASIC or (variant and base != "multilabel") or shares[base]:
+            raise ValueError(f"unknown strategy {name!r}")
+        shares[base] = (1.0 - audit) / len(parts)
+        if variant:
+            extra["multilabel_strategy"] = variant
     return StrategyMix(**shares, audit=audit, **extra)
 
 
@@ -56,6 +62,7 @@ class SimulationConfig:
     initial: int  # uniform random labels before the first model
     multi_label: bool
     audit: float = 0.1
+    spread: float | None = None  # StrategyMix.spread for every strategy (None: its default)
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
     def __post_init__(self) -> None:
@@ -64,7 +71,7 @@ class SimulationConfig:
         if not 0 < self.initial <= self.budget or self.batch < 1:
             raise ValueError("need 0 < initial <= budget and batch >= 1")
         for name in self.strategies:
-            strategy_mix(name, audit=self.audit)  # validates the name
+            strategy_mix(name, audit=self.audit, spread=self.spread)  # validates the name
         if "random" not in self.strategies:
             object.__setattr__(self, "strategies", ("random", *self.strategies))
 
@@ -104,11 +111,12 @@ def _run_one(
     strategy: str, seed: int, initial: np.ndarray, data: _Data, config: SimulationConfig
 ) -> list[CurvePoint]:
     X_pool, Y_pool, X_test, Y_test = data.X_pool, data.Y_pool, data.X_test, data.Y_test
-    mix = strategy_mix(strategy, audit=config.audit)
+    mix = strategy_mix(strategy, audit=config.audit, spread=config.spread)
     labeled = np.zeros(len(Y_pool), dtype=bool)
     labeled[initial] = True
     points = []
-    for step in range(10**6):
+    step = 0
+    while True:
         rows = np.flatnonzero(labeled)
         model = fit_on_features(
             data.featurizer, X_pool[rows], Y_pool[rows], multi_label=config.multi_label, seed=seed
@@ -141,7 +149,7 @@ def _run_one(
             seed=seed * 100_003 + step,
         )
         labeled[pool[[p.index for p in picks]]] = True
-    raise AssertionError("unreachable")
+        step += 1
 
 
 def run_simulation(

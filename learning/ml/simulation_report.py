@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from learning.ml.simulation import CurvePoint, SimulationResult
+from learning.ml.strategies import StrategyMix
 
 
 def rarest_categories(result: SimulationResult, k: int) -> list[int]:
@@ -97,6 +98,7 @@ def summarize(result: SimulationResult, *, rare: int = 3, dataset: str = "") -> 
         }
         strategies[name] = {
             "final_labels": finals[0].labels,
+            "labels_fraction_at_checkpoints": _checkpoints(curves, name, config),
             "final_macro_f1": _spread([f.macro_f1 for f in finals]),
             "labels_to_random_final": {
                 **_spread(reached),
@@ -118,12 +120,53 @@ def summarize(result: SimulationResult, *, rare: int = 3, dataset: str = "") -> 
         "batch": config.batch,
         "initial": config.initial,
         "audit_share": config.audit,
+        "spread": config.spread if config.spread is not None else StrategyMix().spread,
         "seeds": list(config.seeds),
         "multi_label": config.multi_label,
         "rarest_categories": [result.category_names[c] for c in rarest],
         "strategies": strategies,
         "targets": _targets(strategies, config.budget, len(config.seeds)),
     }
+
+
+def checkpoints(config: Any) -> list[int]:
+    """Shorter budgets read off the same curves: a quarter, half, three quarters, all."""
+    grid = [*range(config.initial + config.batch, config.budget, config.batch), config.budget]
+    picks = {min(grid, key=lambda b, q=q: abs(b - q * config.budget)) for q in (0.25, 0.5, 0.75)}
+    return sorted(picks | {config.budget})
+
+
+def _checkpoints(
+    curves: dict[tuple[str, int], list[CurvePoint]], name: str, config: Any
+) -> dict[str, Any]:
+    """Per shorter budget B: labels the strategy needs to reach random's macro-F1 at B, as a
+    fraction of B (mean over the seeds that reach it; None if none does).
+
+    A run with budget B is exactly the first part of a run with a larger budget (same seeds,
+    same rounds), so these are the results of those shorter simulations.
+    """
+    out = {}
+    for budget in checkpoints(config):
+        fractions = []
+        for s in config.seeds:
+            random_curve = [p for p in curves[("random", s)] if p.labels <= budget]
+            target = random_curve[-1].macro_f1
+            hit = next(
+                (
+                    p.labels
+                    for p in curves[(name, s)]
+                    if p.labels <= budget and p.macro_f1 >= target
+                ),
+                None,
+            )
+            if hit is not None:
+                fractions.append(hit / budget)
+        out[str(budget)] = {
+            "mean": mean(fractions) if fractions else None,
+            "max": max(fractions) if len(fractions) == len(config.seeds) else None,
+            "reached_seeds": len(fractions),
+        }
+    return out
 
 
 def _targets(strategies: dict[str, Any], budget: int, seeds: int) -> dict[str, Any]:
@@ -158,7 +201,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"Dataset {summary['dataset']}: pool {summary['pool_size']}, test {summary['test_size']}, "
         f"budget {summary['budget']} labels ({summary['initial']} random first, batches of "
-        f"{summary['batch']}), audit share {summary['audit_share']}, seeds {summary['seeds']}. "
+        f"{summary['batch']}), audit share {summary['audit_share']}, spread "
+        f"{summary.get('spread')}, seeds {summary['seeds']}. "
         f"Rarest categories: {', '.join(summary['rarest_categories'])}.",
         "",
         "| strategy | final macro-F1 | labels to random's final macro-F1 (seeds reached) "
@@ -175,6 +219,31 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         )
     both = summary["targets"]["strategies_meeting_both"]
     lines += ["", f"Strategies meeting both targets: {', '.join(both) if both else 'none'}."]
+    budgets = list(next(iter(summary["strategies"].values()))["labels_fraction_at_checkpoints"])
+    lines += [
+        "",
+        "Labels needed to reach random's macro-F1 at a shorter budget B (the same curves cut at "
+        "B), as a share of B: mean over the seeds that reach it (worst seed, or how many "
+        "seeds reach it).",
+        "",
+        "| strategy | " + " | ".join(f"B = {b}" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
+    for name, s in summary["strategies"].items():
+        if name == "random":
+            continue
+        cells = []
+        for b in budgets:
+            c = s["labels_fraction_at_checkpoints"][b]
+            if c["mean"] is None:
+                cells.append("not reached")
+            elif c["max"] is None:  # some seeds never reached it within B
+                cells.append(
+                    f"{c['mean']:.0%} ({c['reached_seeds']}/{len(summary['seeds'])} seeds)"
+                )
+            else:
+                cells.append(f"{c['mean']:.0%} ({c['max']:.0%})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,16 @@ from learning.ml.simulation import SimulationConfig, run_simulation
 ALIASES = {"davidson": "davidson_hate_offensive"}
 
 
+@dataclass
 class Dataset:
-    def __init__(self, texts, urls, Y, names, multi_label, test_mask):
-        self.texts, self.urls, self.Y = texts, urls, Y
-        self.names, self.multi_label, self.test_mask = names, multi_label, test_mask
+    """texts, urls: n each; Y: (n, C) 0/1; names: C; test_mask: (n,) True = held out."""
+
+    texts: list[str]
+    urls: list[str]
+    Y: np.ndarray
+    names: list[str]
+    multi_label: bool
+    test_mask: np.ndarray
 
 
 def _open(path: Path):
@@ -130,6 +137,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=100)
         parser.add_argument("--initial", type=int, default=100, help="random labels first")
         parser.add_argument("--audit", type=float, default=0.1, help="audit share per batch")
+        parser.add_argument(
+            "--spread", type=float, default=None, help="StrategyMix.spread (default: its own)"
+        )
         parser.add_argument("--pool-size", type=int, default=0, help="cap the pool (0: all)")
         parser.add_argument("--rare", type=int, default=3, help="how many rarest categories")
         parser.add_argument("--out", type=Path, default=None, help="output folder")
@@ -153,6 +163,7 @@ class Command(BaseCommand):
                 initial=opts["initial"],
                 multi_label=data.multi_label,
                 audit=opts["audit"],
+                spread=opts["spread"],
                 features=FeatureConfig(),
             )
             result = run_simulation(

@@ -28,6 +28,11 @@ def test_url_tokens_accept_bare_domains_and_survive_malformed_urls():
     assert url_tokens("http://[::1") == ["p:http"]  # a bad IPv6 literal: words only, no crash
 
 
+def test_an_ip_address_or_a_one_label_host_is_one_domain_token():
+    assert url_tokens("http://10.0.0.1/admin") == ["d:10.0.0.1", "p:admin"]
+    assert url_tokens("http://intranet:8080/wiki") == ["d:intranet", "p:wiki"]
+
+
 def test_url_document_adds_urls_written_in_the_text():
     tokens = url_document("see http://pills.example.org/buy now", "https://a.example.net")
 

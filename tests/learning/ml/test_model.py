@@ -68,6 +68,19 @@ def test_single_label_with_one_class_only_is_certain_of_it():
     assert np.array_equal(model.predict_proba(texts[:2], urls[:2]), [[0, 1, 0], [0, 1, 0]])
 
 
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_texts_without_any_feature_give_base_rates_instead_of_failing(multi_label):
+    Y = np.array([[1, 0], [0, 0], [0, 1], [0, 0]])
+
+    model = fit_model(
+        ["", "", "", ""], [""] * 4, Y, multi_label=multi_label, features=SMALL, seed=0
+    )
+    proba = model.predict_proba(["anything at all"], [""])
+
+    assert proba.shape == (1, 2) and np.isfinite(proba).all()
+    assert proba[0] == pytest.approx([1.5 / 5, 1.5 / 5] if multi_label else [1.5 / 5.5] * 2)
+
+
 @pytest.mark.parametrize(
     ("Y", "message"),
     [

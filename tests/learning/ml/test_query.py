@@ -89,3 +89,21 @@ def test_avg_confidence_matches_modal_definition():
     with pytest.raises(ValueError, match="unknown multi-label strategy"):
         query.multilabel_scores(proba, strategy="nope")
     assert modal_multilabel.avg_confidence is query.MULTILABEL_STRATEGIES["avg_confidence"][0]
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_scoring_a_pool_in_slices_gives_the_same_scores(monkeypatch, multi_label):
+    proba = np.random.default_rng(3).random((25, 3)) / 3
+    whole = [
+        f(proba, multi_label=multi_label)
+        for f in (query.uncertainty_scores, query.margin_scores, query.entropy_scores)
+    ]
+
+    monkeypatch.setattr(query, "CHUNK_ITEMS", 7)
+    sliced = [
+        f(proba, multi_label=multi_label)
+        for f in (query.uncertainty_scores, query.margin_scores, query.entropy_scores)
+    ]
+
+    for a, b in zip(whole, sliced, strict=True):
+        assert np.allclose(a, b)

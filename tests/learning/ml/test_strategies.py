@@ -173,6 +173,16 @@ def test_bad_inputs_are_refused():
             pool(), multi_label=True, gold_positive_counts=np.zeros(3), mix=MIXED,
             batch_size=5, seed=0,
         )  # fmt: skip
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        select_batch(
+            np.full((5, 4), np.nan), multi_label=True, gold_positive_counts=np.zeros(4),
+            mix=MIXED, batch_size=2, seed=0,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="non-negative"):
+        select_batch(
+            pool(), multi_label=True, gold_positive_counts=np.array([1, -1, 0, 0]), mix=MIXED,
+            batch_size=2, seed=0,
+        )  # fmt: skip
     with pytest.raises(ValueError, match="batch_size"):
         select_batch(
             pool(), multi_label=True, gold_positive_counts=np.zeros(4), mix=MIXED,
