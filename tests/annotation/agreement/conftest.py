@@ -6,12 +6,12 @@ is empty means the annotator did not label the item. 345 cells hold repeat judgm
 same annotator ("1, 0"); the first judgment is used.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-DATASET = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "convabuse"
+from tests.shared_data import shared_datasets
+
+DATASET = shared_datasets() / "convabuse"
 SPLITS = ("train", "valid", "test")
 N_ANNOTATORS = 8
 N_LABELS = 17

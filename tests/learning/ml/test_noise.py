@@ -4,7 +4,6 @@ import json
 import multiprocessing
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +21,10 @@ from learning.ml.noise import (
     single_label_proba,
 )
 from tests.learning.ml.synthetic import make_dataset
+from tests.shared_data import shared_datasets
 
 SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
-DATASETS = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
+DATASETS = shared_datasets()
 DAVIDSON = DATASETS / "davidson_hate_offensive"
 
 

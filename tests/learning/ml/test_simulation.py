@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,10 @@ from learning.ml import simulation_report as report
 from learning.ml.features import FeatureConfig
 from learning.ml.simulation import SimulationConfig, run_simulation, strategy_mix
 from tests.learning.ml.synthetic import make_dataset
+from tests.shared_data import shared_datasets
 
 SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
-GOEMOTIONS = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "goemotions"
+GOEMOTIONS = shared_datasets() / "goemotions"
 
 
 def test_strategy_names_map_to_mixes():
