@@ -11,7 +11,8 @@ A `Featurizer` turns `texts` and `urls` (two lists of equal length n) into one s
 
 The featurizer is unsupervised (it never sees labels). With `hashing=True` the word, char and
 url blocks are hashed into `n_features` columns each (no vocabulary to hold in memory, for very
-large pools); IDF weights are still learned from the texts given to `fit`.
+large pools); IDF weights are still learned from the texts given to `fit`, and hashed columns
+seen in fewer than `min_df` of them are dropped the same way.
 
 Its state is plain arrays and term lists (no pickle), so a saved model loads safely and
 survives scikit-learn upgrades: see `learning/ml/artifact.py`.
@@ -193,13 +194,19 @@ class Featurizer:
         for block in self.blocks:
             data = _block_input(block.kind, texts, urls)
             if self.config.hashing:
-                counts = block._vectorizer.transform(data)
-                parts.append(block._transformer.transform(counts))
+                parts.append(_hashed_tfidf(block._vectorizer.transform(data), block._transformer))
             else:
                 parts.append(block._vectorizer.transform(data))
         if not parts:
             return sp.csr_matrix((len(texts), 0), dtype=np.float32)
         return sp.hstack(parts, format="csr", dtype=np.float32)
+
+
+def _hashed_tfidf(counts: sp.csr_matrix, transformer: TfidfTransformer) -> sp.csr_matrix:
+    """TF-IDF of hashed counts; columns with IDF 0 (below min_df) are dropped from storage."""
+    X = transformer.transform(counts)
+    X.eliminate_zeros()
+    return X
 
 
 def _kinds(config: FeatureConfig) -> list[str]:
@@ -226,11 +233,17 @@ def fit_transform(
         data = _block_input(kind, texts, urls)
         if config.hashing:
             counts = _hasher(kind, config).transform(data)
-            if counts.nnz == 0:
+            # min_df holds here too: a hashed column seen in fewer texts gets IDF 0, so it is
+            # no feature at all (without it, every one-off n-gram is a column to fit).
+            df = np.bincount(counts.indices, minlength=counts.shape[1])
+            if not (df >= config.min_df).any():
                 continue
+            idf = TfidfTransformer().fit(counts).idf_ * (df >= config.min_df)
+            block = FeatureBlock(kind=kind, idf=idf.astype(np.float64))
             transformer = TfidfTransformer(sublinear_tf=True)
-            parts.append(transformer.fit_transform(counts))
-            blocks.append(FeatureBlock(kind=kind, idf=transformer.idf_.astype(np.float64)))
+            transformer.idf_ = block.idf
+            parts.append(_hashed_tfidf(counts, transformer))
+            blocks.append(block)
             continue
         vectorizer = _tfidf(kind, config, None)
         try:

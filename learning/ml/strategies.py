@@ -12,10 +12,10 @@ Two independent draws over the whole pool, whose union is the batch:
    Each strategy s with share f_s gets b_s = b_m · f_s / (1 − audit) expected picks, spread
    over the pool by its scores' ranks: weight w_si = exp(−rank_si / (spread · b_s)), rank 0 =
    best (ties share their mean rank). A soft top-b_s with a known probability for every item:
-   with the default spread 0.3 roughly the top third of its b_s picks are certain and the rest
-   come from about its next 2·b_s items; spread 1 reaches about 3·b_s (in single-seed
-   simulation runs 0.3 learned faster than 1 on GoEmotions and about as fast on Davidson,
-   docs/benchmarks.md). The strategies' expected picks
+   with the default spread 1 the top item is near-certain, the item ranked b_s has about 0.37
+   of its weight, 3·b_s about 0.05. (Spread 0.3, closer to a plain top-k, gave entropy sampling
+   the same macro-F1 in the GoEmotions simulation but halved the rare hunt's finds:
+   docs/benchmarks.md.) The strategies' expected picks
    add up, t_i = Σ_s b_s · w_si / Σ_j w_sj, and π^m = min(1, λ·t_i) with Σπ^m = b_m
    (`sampling.capped_inclusion`).
    The rare hunt is one strategy per category, its b_rare split in proportion to
@@ -70,7 +70,7 @@ class StrategyMix:
     rare: float = 0.5
     audit: float = 0.2
     multilabel_strategy: str = "avg_confidence"  # the best of modAL's six in the simulation
-    spread: float = 0.3
+    spread: float = 1.0
 
     def __post_init__(self) -> None:
         shares = [getattr(self, name) for name in (*MODEL_STRATEGIES, "audit")]

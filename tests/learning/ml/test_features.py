@@ -74,7 +74,7 @@ def test_transform_of_a_fitted_featurizer_equals_its_fit_transform():
 
 
 def test_hashing_uses_fixed_width_blocks_without_a_vocabulary():
-    config = FeatureConfig(hashing=True, n_features=2**12)
+    config = FeatureConfig(hashing=True, n_features=2**12, min_df=1)
     texts = ["alpha beta", "beta gamma", "gamma delta"]
     urls = ["https://x.example.org", "", ""]
 
@@ -99,3 +99,14 @@ def test_blocks_without_terms_are_left_out_instead_of_failing():
 def test_texts_and_urls_must_have_the_same_length():
     with pytest.raises(ValueError, match="same length"):
         fit_featurizer(["a"], [], FeatureConfig())
+
+
+def test_hashing_drops_columns_seen_in_fewer_than_min_df_texts():
+    texts = ["common words here", "common words there", "zzz xqj"]
+    config = FeatureConfig(hashing=True, n_features=2**18, min_df=2, url_tokens=False)
+
+    featurizer, X = fit_transform(texts, [""] * 3, config)
+
+    assert X[2].nnz == 0 < X[0].nnz  # no n-gram of "zzz xqj" occurs twice
+    assert np.allclose(featurizer.transform(texts, [""] * 3).toarray(), X.toarray())
+    assert np.allclose(np.linalg.norm(X[:2].toarray(), axis=1), np.sqrt(2))  # 2 unit blocks
