@@ -10,9 +10,10 @@
 - multi-label: one binary question per category; `cleanlab.multilabel_classification.filter.
   find_multilabel_issues_per_class` says which category bit of which item looks wrong (an item
   is flagged when any of its bits is: exactly what `multilabel_classification.filter.
-  find_label_issues` computes, which is a `.any(axis=1)` of the same call), `multilabel_
-  classification.rank.get_label_quality_scores` scores items and `..._per_class` scores every
-  (item, category) pair.
+  find_label_issues` computes, which is a `.any(axis=1)` of the same call; a single checked
+  category goes through the binary `cleanlab.filter.find_label_issues`), `multilabel_
+  classification.rank.get_label_quality_scores_per_class` scores every (item, category) pair
+  and an item's score is the worst of its checked categories'.
 
 Choices (measured in docs/benchmarks.md, "Label-noise detection"):
 
@@ -61,9 +62,6 @@ from typing import Any
 import numpy as np
 from cleanlab.filter import find_label_issues as _cl_find_label_issues
 from cleanlab.multilabel_classification.filter import find_multilabel_issues_per_class
-from cleanlab.multilabel_classification.rank import (
-    get_label_quality_scores as _cl_multilabel_quality,
-)
 from cleanlab.multilabel_classification.rank import get_label_quality_scores_per_class
 from cleanlab.rank import get_label_quality_scores as _cl_quality
 
@@ -251,6 +249,21 @@ def _single_label(
     return findings, quality
 
 
+def _multi_label_flags(Ye: np.ndarray, Pe: np.ndarray, *, filter_by: str) -> np.ndarray:
+    """(n, E) bool: which checked category bits look wrong, one binary check per category.
+
+    cleanlab's multi-label filter refuses a single column (it takes an (n, 1) label matrix for
+    a single-label problem), so one checked category goes through its binary filter, which is
+    the check the multi-label filter runs per category.
+    """
+    if Ye.shape[1] == 1:
+        p = Pe[:, 0]
+        binary = np.column_stack([1.0 - p, p])
+        return _cl_find_label_issues(Ye[:, 0], binary, filter_by=filter_by, n_jobs=1)[:, None]
+    labels = [list(np.flatnonzero(row)) for row in Ye]
+    return find_multilabel_issues_per_class(labels, Pe, filter_by=filter_by, n_jobs=1)
+
+
 def _multi_label(
     Y: np.ndarray,
     P: np.ndarray,
@@ -266,16 +279,12 @@ def _multi_label(
         get_label_quality_scores_per_class(labels_all, Pq, method=quality_method),
         dtype=np.float64,
     )
-    Ye = Y[:, eligible]
-    labels = [list(np.flatnonzero(row)) for row in Ye]
     # The item score is the worst of its checked categories' scores. cleanlab's default
     # aggregate (an exponential moving average over the sorted scores) ranked injected errors
     # worse on GoEmotions (AUROC 0.92 against 0.97): one wrong bit among 28 is diluted by the
     # 27 right ones.
-    quality = _cl_multilabel_quality(
-        labels, Pq[:, eligible], method=quality_method, aggregator_kwargs={"method": np.min}
-    )
-    wrong = find_multilabel_issues_per_class(labels, P[:, eligible], filter_by=filter_by, n_jobs=1)
+    quality = per_category[:, eligible].min(axis=1)
+    wrong = _multi_label_flags(Y[:, eligible], P[:, eligible], filter_by=filter_by)
     findings = []
     for i in np.flatnonzero(wrong.any(axis=1)):
         suspected = tuple(int(eligible[j]) for j in np.flatnonzero(wrong[i]))

@@ -169,12 +169,6 @@ def test_too_few_labels_end_with_a_clear_message_not_a_crash(project, gold_items
     assert noise_run_request(project=project, trigger="manual")[1]
 
 
-@pytest.mark.xfail(
-    reason="learning/ml/noise.py (noisecore): with one checkable category the multi-label "
-    "path hands cleanlab an (n, 1) label array, which cleanlab refuses as not multi-label "
-    "(ValueError); reported, not fixed here (not this module's file)",
-    strict=False,
-)
 def test_one_checkable_category_is_checked_not_failed(project):
     violence = project.categories.get(name="Violence")
     for i in range(8):

@@ -153,6 +153,28 @@ def test_multi_label_flags_are_what_cleanlab_multilabel_find_label_issues_return
     np.testing.assert_array_equal(report.flagged, expected)
 
 
+def test_one_checkable_category_goes_through_the_binary_check_and_finds_its_flips():
+    # given a multi-label set where only category 0 has enough positives and negatives
+    texts, urls, _, noisy, rows, cats = multi_label_toy()
+    keep = np.flatnonzero(cats == 0)
+    Y = np.zeros_like(noisy)
+    Y[:, 0] = noisy[:, 0]
+    Y[:3, 1] = 1  # category 1: three positives, fewer than the 5 folds need
+
+    # when the check runs
+    report = run(texts, urls, Y, multi_label=True)
+
+    # then category 1 is left out, category 0's flips are found, and the item score is the
+    # per-category score of the only checked category
+    assert report.excluded == (1, 2, 3)
+    flipped = set(rows[keep].tolist())
+    flagged = {f.index for f in report.findings}
+    assert len(flagged & flipped) >= len(flipped) // 2 > 0
+    assert len(flagged - flipped) <= 2
+    assert all(f.suspected == (0,) for f in report.findings)
+    np.testing.assert_allclose(report.quality, report.per_category_quality[:, 0])
+
+
 # ------------------------------------------------------------------ not enough data
 
 
