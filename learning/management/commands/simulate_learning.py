@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +117,15 @@ def load_dataset(spec: str, root: Path) -> tuple[str, Dataset]:
     raise CommandError(f"No dataset found at '{spec}' (looked in {path}).")
 
 
+def _default_root() -> Path:
+    """GOLDSET_SHARED_DATASETS, else ../shared/datasets beside the checkout, else /work/shared."""
+    candidates = [Path(p) for p in (os.environ.get("GOLDSET_SHARED_DATASETS"),) if p] + [
+        Path(settings.BASE_DIR).parent / "shared" / "datasets",
+        Path("/work/shared/datasets"),
+    ]
+    return next((p for p in candidates if p.is_dir()), candidates[0])
+
+
 def _ints(value: str) -> tuple[int, ...]:
     return tuple(int(v) for v in value.split(",") if v.strip())
 
@@ -124,9 +134,11 @@ class Command(BaseCommand):
     help = "Replay active learning on a labeled dataset and write learning curves and a summary."
 
     def add_arguments(self, parser):
-        default_root = Path(settings.BASE_DIR).parent / "shared" / "datasets"
         parser.add_argument("--dataset", required=True, help="name (goemotions, davidson) or path")
-        parser.add_argument("--datasets-root", type=Path, default=default_root)
+        parser.add_argument(
+            "--datasets-root", type=Path, default=_default_root(),
+            help="where dataset names are looked up (GOLDSET_SHARED_DATASETS, ../shared/datasets)",
+        )  # fmt: skip
         parser.add_argument(
             "--strategies",
             default="uncertainty,margin,entropy,multilabel,rare,mixed",
