@@ -20,36 +20,17 @@ Prevalence of a category in a version:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-Z95 = 1.959963984540054
+# One Wilson implementation for the apps (annotation.intervals); re-exported here, where the
+# card's figures import it from.
+from annotation.intervals import Z95, Interval, wilson
 
-
-@dataclass(frozen=True)
-class Interval:
-    value: float | None
-    low: float | None
-    high: float | None
-
-    def as_dict(self) -> dict:
-        return {"value": _r(self.value), "low": _r(self.low), "high": _r(self.high)}
+__all__ = ["Z95", "Interval", "PairCounts", "WeightedSums", "hajek", "wilson"]
 
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
-
-
-def wilson(successes: float, n: float, z: float = Z95) -> Interval:
-    """Wilson score interval of a proportion; n may be an effective (non-integer) size."""
-    if n <= 0:
-        return Interval(None, None, None)
-    p = successes / n
-    z2 = z * z
-    denom = 1 + z2 / n
-    center = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(max(0.0, p * (1 - p) / n + z2 / (4 * n * n))) / denom
-    return Interval(p, max(0.0, center - half), min(1.0, center + half))
 
 
 @dataclass

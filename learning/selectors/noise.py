@@ -6,12 +6,13 @@ confirmed / (confirmed + dismissed), with a Wilson score interval (z = 1.96), wh
 case was cancelled without a verdict) and open ones do not count.
 """
 
-import math
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.db.models.functions import Substr
 
+from annotation.intervals import Z95
+from annotation.intervals import wilson as wilson_interval
 from annotation.models import Category, Project
 
 from ..models import LabelIssue, NoiseRun
@@ -19,7 +20,6 @@ from ..models import LabelIssue, NoiseRun
 ISSUES_SHOWN = 50
 RUNS_SHOWN = 20
 SNIPPET_CHARS = 200
-Z95 = 1.959963984540054
 Status = LabelIssue.Status
 ISSUE_FIELDS = (
     "id", "project_id", "item_id", "run_id", "gold_label_id", "given", "given_key",
@@ -32,15 +32,9 @@ ISSUE_FIELDS = (
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> dict:
-    """{"value", "low", "high"} of a proportion; all None when n is 0."""
-    if n <= 0:
-        return {"value": None, "low": None, "high": None}
-    p = successes / n
-    z2 = z * z
-    denom = 1 + z2 / n
-    center = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return {"value": p, "low": max(0.0, center - half), "high": min(1.0, center + half)}
+    """{"value", "low", "high"} of a proportion (unrounded); all None when n is 0. The one
+    Wilson implementation is `annotation.intervals.wilson`."""
+    return wilson_interval(successes, n, z).as_raw_dict()
 
 
 # --- runs --------------------------------------------------------------------------------------
