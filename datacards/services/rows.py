@@ -2,7 +2,9 @@
 
 `RowBuilder` turns one item, its gold label and its annotations into the stored column values:
 gold category names sorted, annotations pseudonymised and sorted by pseudonym, the soft label
-distribution (the share of deciding annotations that chose each category), the weight. Nested
+distribution (the share of deciding annotations that chose each category), the weight
+1/(π·f) with π the recorded inclusion probability and f the labeled fraction of the item's
+batch (`batches.py`; the row keeps π as recorded, so f = 1/(π·weight) stays readable). Nested
 values become canonical JSON text once, here; repeated shapes (the same label set, the same vote
 pattern) come from small caches, which is most of a large project.
 
@@ -19,6 +21,7 @@ from annotation.models import Category
 
 from ..canonical import ROW_COLUMNS, canonical_line, dumps, iso
 from ..models import VersionItem
+from .batches import effective_probability
 from .card import CardAccumulator
 
 # The stored columns: the canonical ones first (a row's first len(ROW_COLUMNS) values are
@@ -31,8 +34,16 @@ CACHE_LIMIT = 50_000
 
 class RowBuilder:
     def __init__(
-        self, *, categories: list[Category], pseudonyms: dict[int, str], acc: CardAccumulator
+        self,
+        *,
+        categories: list[Category],
+        pseudonyms: dict[int, str],
+        acc: CardAccumulator,
+        fractions: dict[int, float] | None = None,
     ):
+        """`fractions`: {model run id: labeled fraction of its batch}; runs not in it (none
+        recorded) keep f = 1."""
+        self.fractions = fractions or {}
         self.index = {c.pk: i for i, c in enumerate(categories)}
         self.names = [c.name for c in categories]
         self.none_slot = len(categories)
@@ -114,8 +125,10 @@ class RowBuilder:
         parts.sort()
         annotations_json = "[" + ",".join(p for _, p in parts) + "]"
         soft_json, soft_none = self._soft(votes, deciding)
-        weighted = probability is not None and probability < 1
-        weight = 1.0 / probability if probability else 1.0
+        # π × f (π as recorded without a run or a known fraction); the row keeps π.
+        effective = effective_probability(probability, self.fractions.get(run_id))
+        weighted = effective is not None and effective < 1
+        weight = 1.0 / effective if effective else 1.0
         gold_none = bool(gold_none)
         decided_at = iso(decided_at)
         acc.add_item(
