@@ -5,7 +5,12 @@ counts only: prevalence per category (Wilson and Hájek, see `datacards.stats`),
 agreement on the frozen annotations, gold sources, the sampling mix, annotators and the time
 span. `card_build` adds what is read once per freeze inside the same snapshot: the agreement
 snapshot (copied, so the card never changes later), adjudication and label-noise figures, the
-items left out, the label schema and the guidelines. The card is stored with the version.
+items left out, each model run's batch with its labeled fraction (the f of the weights, see
+`batches.py`), the label schema and the guidelines. The card is stored with the version.
+
+Format 2 (weights 1/(π·f)) adds `weighting.rule`, `weighting.adjusted_items` and the batch
+figures of `model_runs`; the documents fall back to the format-1 wording (weights 1/π) for
+cards without them, so versions frozen before keep exporting the same bytes.
 """
 
 from __future__ import annotations
@@ -23,13 +28,25 @@ from annotation.models import AdjudicationCase, AgreementSnapshot, Category, Ite
 
 from ..canonical import iso
 from ..stats import PairCounts, WeightedSums, hajek, wilson
+from .batches import BatchFraction
 
-CARD_FORMAT = 1
+CARD_FORMAT = 2
 NONE_NAME = "None of these"
 SELECTION_RULE = (
     "Items with a current gold label and no open adjudication case (label state 'gold'); "
     "gold questions are left out (they are the annotators' test, not a sample)."
 )
+WEIGHT_RULE = (
+    "Each row's weight is 1/(π·f). π is the inclusion probability the design of the item's "
+    "active-learning batch gave it (the inclusion_probability column, as recorded when the "
+    "model run picked it); f is the labeled fraction of that batch: the batch's picks that "
+    "are in this version over all of the batch's picks, audit picks included. A batch is "
+    "served in a random order and the next model run releases the picks nobody started, so "
+    "the labeled part of a batch is a simple random subsample of it and π·f is the item's "
+    "effective inclusion probability. Items without an inclusion probability (not picked by "
+    "a model run) weigh 1; where a batch's picks are not on record, f is taken as 1."
+)
+WEIGHT_ESTIMATOR = "Hájek (w = 1/(π·f)), linearised variance, Wilson interval at n_eff"
 
 
 @dataclass
@@ -292,14 +309,38 @@ def schema_of(categories: list[Category]) -> list[dict]:
     ]
 
 
+def _model_runs(acc: CardAccumulator, batches: dict[int, BatchFraction]) -> list[dict]:
+    """Each model run with rows in the version: its rows, and its batch (picks, labeled as
+    its picks, labeled fraction f; None where the picks are not on record)."""
+    out = []
+    for run_id, items in sorted(acc.runs.items()):
+        batch = batches.get(run_id)
+        fraction = batch.fraction if batch is not None else None
+        out.append(
+            {
+                "run_id": run_id,
+                "number": batch.number if batch is not None else None,
+                "items": items,
+                "picks": batch.picks if batch is not None else None,
+                "labeled": batch.labeled if batch is not None else None,
+                "labeled_fraction": None if fraction is None else round(fraction, 6),
+            }
+        )
+    return out
+
+
 def card_build(
     *,
     acc: CardAccumulator,
     project: Project,
     categories: list[Category],
     version_meta: dict,
+    batches: dict[int, BatchFraction] | None = None,
 ) -> dict:
-    """The whole card document (JSON-ready), read inside the freeze's snapshot."""
+    """The whole card document (JSON-ready), read inside the freeze's snapshot. `batches`:
+    the labeled fraction of each model run's batch, as the rows' weights used it."""
+    batches = batches or {}
+    model_runs = _model_runs(acc, batches)
     reason_labels = dict(Item.SelectionReason.choices)
     guidelines = project.guidelines or ""
     return {
@@ -330,7 +371,14 @@ def card_build(
         "weighting": {
             "weighted_items": acc.weighted_items,
             "applies": acc.weighted_items > 0,
-            "estimator": "Hájek (w = 1/π), linearised variance, Wilson interval at n_eff",
+            "estimator": WEIGHT_ESTIMATOR,
+            "rule": WEIGHT_RULE,
+            # Rows whose batch was cut short (f < 1): their weight is above 1/π.
+            "adjusted_items": sum(
+                r["items"]
+                for r in model_runs
+                if r["labeled_fraction"] is not None and r["labeled"] < r["picks"]
+            ),
         },
         "pair_agreement": {
             "items_with_pairs": acc.items_with_pairs,
@@ -348,7 +396,7 @@ def card_build(
             }
             for reason, n in sorted(acc.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "model_runs": [{"run_id": run, "items": n} for run, n in sorted(acc.runs.items())],
+        "model_runs": model_runs,
         "time_span": {
             "first_annotation": iso(acc.first_annotation),
             "last_annotation": iso(acc.last_annotation),

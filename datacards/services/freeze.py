@@ -4,7 +4,9 @@ One transaction (REPEATABLE READ on PostgreSQL, so every read sees the same mome
 annotators keep working; SQLite's transaction is serialisable anyway) does:
 
 1. count the items to freeze (items with a current gold label, label state gold, not gold
-   questions) and give pseudonyms to annotators and deciding leads met for the first time;
+   questions), give pseudonyms to annotators and deciding leads met for the first time, and
+   read the labeled fraction f of every model run's batch in one aggregate query over the
+   picks (`batches.py`): a row's weight is 1/(π·f);
 2. stream four reads (items with their gold label, gold categories, annotations, annotation
    categories), each ordered by item id (index order: nothing wide is sorted), through
    server-side cursors and merge them, so memory stays flat at a million items. Each merged
@@ -38,6 +40,7 @@ from annotation.models import Annotation, Category, GoldLabel, Item, Project
 
 from ..canonical import metadata_canonical
 from ..models import AnnotatorPseudonym, DatasetVersion
+from .batches import batch_fractions
 from .card import CardAccumulator, card_build
 from .rows import RowBuilder, RowWriter
 from .stream import stream
@@ -195,9 +198,19 @@ def _freeze(version: DatasetVersion) -> None:
             span = cursor.fetchone()
         _progress(version.pk, "freezing", 0, total)
         pseudonyms = _pseudonyms(project, eligible, sql["people"])
+        batches = batch_fractions(project_id=project.pk)
         acc = CardAccumulator(category_names=[c.name for c in categories])
         acc.first_annotation, acc.last_annotation = span
-        builder = RowBuilder(categories=categories, pseudonyms=pseudonyms, acc=acc)
+        builder = RowBuilder(
+            categories=categories,
+            pseudonyms=pseudonyms,
+            acc=acc,
+            fractions={
+                run_id: batch.fraction
+                for run_id, batch in batches.items()
+                if batch.fraction is not None
+            },
+        )
         written, digest = _copy_rows(version.pk, eligible, builder, total, sql)
         if written != total:
             raise RuntimeError(f"{total} items to freeze, {written} written")
@@ -209,7 +222,9 @@ def _freeze(version: DatasetVersion) -> None:
             "frozen_at": now.isoformat().replace("+00:00", "Z"),
             "content_hash": digest,
         }
-        locked.card = card_build(acc=acc, project=project, categories=categories, version_meta=meta)
+        locked.card = card_build(
+            acc=acc, project=project, categories=categories, version_meta=meta, batches=batches
+        )
         locked.status = DatasetVersion.Status.DRAFT
         locked.frozen_at = now
         locked.content_hash = digest

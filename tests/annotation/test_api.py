@@ -829,6 +829,13 @@ def test_schema_lists_the_main_paths(project, lead):
         assert path in text
 
 
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_schema_and_docs_need_a_signed_in_user_or_a_token(path, annotator):
+    assert APIClient().get(path).status_code in (401, 403)
+    token_client = client_for(annotator)  # Token auth, the way API clients read the schema
+    assert token_client.get(path).status_code == 200
+
+
 def test_docs_page_uses_only_local_static_files(project, lead):
     client = APIClient()
     client.force_login(lead)
