@@ -260,6 +260,13 @@ class Item(models.Model):
                 condition=Q(open_slots__gt=0),
             ),
             models.Index(fields=["project", "annotation_count"], name="item_progress_idx"),
+            # The items list's id-prefix search (LIKE 'x%'): the unique index cannot serve it
+            # under a non-C collation (C.UTF-8 included on PostgreSQL 15); SQLite ignores opclasses.
+            models.Index(
+                fields=["project", "external_id"],
+                opclasses=["", "varchar_pattern_ops"],
+                name="item_external_id_prefix_idx",
+            ),
             models.Index(fields=["project", "label_state"], name="item_label_state_idx"),
             models.Index(
                 fields=["project", "id"],
