@@ -97,6 +97,20 @@ def _distribution(ci: CardInput, files: list[DataFile]) -> list[DataFile]:
     ]
 
 
+def _fractions(runs: list[dict]) -> str:
+    """Each model run's labeled fraction (run 3: 2 of 4 picks (50.0%); …), format-2 cards."""
+    parts = []
+    for r in runs:
+        name = f"run {r['number']}" if r.get("number") is not None else f"run id {r['run_id']}"
+        if r.get("picks") is None:
+            parts.append(f"{name}: picks not on record (f = 1)")
+        else:
+            parts.append(
+                f"{name}: {r['labeled']} of {r['picks']} picks ({pct(r['labeled_fraction'], 1)})"
+            )
+    return "; ".join(parts)
+
+
 def _rai(ci: CardInput) -> dict:
     card, project = ci.card, ci.project
     counts, span = card.get("counts", {}), card.get("time_span", {})
@@ -108,6 +122,15 @@ def _rai(ci: CardInput) -> dict:
         "prevalence is biased. Each row carries its inclusion probability and weight (1/π).",
         f"Sampling mix: {sampling or 'none recorded'}.",
     ]
+    rule = card.get("weighting", {}).get("rule")
+    if rule:  # format 2: weights 1/(π·f); older cards keep the text above unchanged
+        biases[0] = (
+            "Items picked by active learning over-represent uncertain and rare cases; "
+            "unweighted prevalence is biased. Each row carries its inclusion probability π and "
+            f"its weight 1/(π·f). {rule}"
+        )
+        fractions = _fractions(card.get("model_runs", []))
+        biases.append(f"Labeled fraction f per model run: {fractions or 'no model run'}.")
     limitations = [ci.sections.get("known_limitations") or "Not written by the curators."]
     return {
         "rai:dataCollection": (

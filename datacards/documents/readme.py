@@ -165,6 +165,42 @@ def _details(ci: CardInput) -> list[str]:
     return lines
 
 
+def _weight_meaning(card: dict) -> str:
+    if not card.get("weighting", {}).get("rule"):  # format 1: weights were 1/π
+        return (
+            "the item's inclusion probability and 1/π: use the weight for unbiased prevalence "
+            "and recall estimates"
+        )
+    return (
+        "the item's inclusion probability π as recorded when its batch was picked, and the "
+        "weight 1/(π·f), f the labeled fraction of that batch (see Source Data and Sampling): "
+        "use the weight for unbiased prevalence and recall estimates"
+    )
+
+
+def _batches(card: dict) -> list[str]:
+    """The model runs' batches and their labeled fractions, with how weights are computed
+    (format-2 cards; nothing for older ones)."""
+    weighting = card.get("weighting", {})
+    if not weighting.get("rule"):
+        return []
+    runs = card.get("model_runs", [])
+    lines = ["#### Weights", "", weighting["rule"], ""]
+    if runs:
+        lines += _table(
+            ["Model run", "Picks", "Labeled (in this version)", "Labeled fraction f"],
+            [
+                [r["number"] if r.get("number") is not None else f"id {r['run_id']}",
+                 r["picks"] if r.get("picks") is not None else "not on record",
+                 r["labeled"] if r.get("labeled") is not None else r["items"],
+                 "1 (assumed)" if r.get("labeled_fraction") is None
+                 else pct(r["labeled_fraction"], 1)]
+                for r in runs
+            ],
+        )  # fmt: skip
+    return lines
+
+
 def _structure(ci: CardInput, files: list[DataFile]) -> list[str]:
     lines = ["## Dataset Structure", ""]
     lines += _table(
@@ -182,8 +218,7 @@ def _structure(ci: CardInput, files: list[DataFile]) -> list[str]:
             ["soft_labels / soft_none_of_these", "share of deciding annotators choosing each"],
             ["selection_reason / selection_run_id", "why the item was picked for labeling and "
              "by which model run"],
-            ["inclusion_probability / weight", "the item's inclusion probability and 1/π: use "
-             "the weight for unbiased prevalence and recall estimates"],
+            ["inclusion_probability / weight", _weight_meaning(ci.card)],
         ],
     )  # fmt: skip
     if files:
@@ -212,6 +247,7 @@ def _creation(ci: CardInput) -> list[str]:
         ["Selection reason", "Items", "Share"],
         [[s["label"], s["items"], pct(s["share"], 1)] for s in card.get("sampling", [])],
     )
+    lines += _batches(card)
     project, adj = ci.project, card.get("adjudication", {})
     sources = card.get("counts", {}).get("gold_sources", {})
     lines += [
@@ -262,8 +298,11 @@ def _figures(ci: CardInput) -> list[str]:
         rows.append(row)
     lines += _table(headers, rows)
     if weighted:
+        effective = "an inclusion probability"
+        if card["weighting"].get("rule"):  # format 2: weights 1/(π·f)
+            effective = "an effective inclusion probability π·f"
         lines += [
-            f"{card['weighting']['weighted_items']} items carry an inclusion probability below "
+            f"{card['weighting']['weighted_items']} items carry {effective} below "
             f"1 (active learning). Weighted figures: {card['weighting']['estimator']}.",
             "",
         ]
