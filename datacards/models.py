@@ -155,8 +155,14 @@ class VersionItem(models.Model):
     soft_none_of_these = models.FloatField(null=True, blank=True)
     selection_reason = models.CharField(max_length=12, choices=Item.SelectionReason.choices)
     selection_run_id = models.BigIntegerField(null=True, blank=True)
-    inclusion_probability = models.FloatField(null=True, blank=True)
-    weight = models.FloatField(default=1.0, help_text="1 / inclusion probability (1 if none).")
+    inclusion_probability = models.FloatField(
+        null=True, blank=True, help_text="π as recorded when the model run picked the item."
+    )
+    # The effective inclusion probability is 1 / weight; f = 1 / (π · weight).
+    weight = models.FloatField(
+        default=1.0,
+        help_text="1 / (π · f), f the labeled fraction of the item's batch (1 without π).",
+    )
 
     # The unique index on (version, external_id) is made by migration 0003 per database: on
     # PostgreSQL with COLLATE "C" (byte order = code point order), which is the canonical row

@@ -5,9 +5,11 @@ Prevalence of a category in a version:
 - Unweighted: k positives of n items, Wilson score interval (z = 1.96). It stays inside [0, 1]
   and behaves at k = 0 and for the rare categories a content-safety set is about.
 - Weighted, where active learning picked items with inclusion probabilities π_i < 1: the Hájek
-  estimator p̂ = Σ w_i y_i / Σ w_i with w_i = 1 / π_i (π = 1 for items without a probability:
-  uniformly sampled). Its variance by Taylor linearisation, treating the sample as drawn with
-  replacement (the usual conservative approximation for unequal-probability designs):
+  estimator p̂ = Σ w_i y_i / Σ w_i with w_i = 1 / (π_i f_i), f_i the labeled fraction of the
+  item's batch (the effective inclusion probability π_i f_i, see `services/batches.py`; w = 1
+  for items without a probability: uniformly sampled). Its variance by Taylor linearisation,
+  treating the sample as drawn with replacement (the usual conservative approximation for
+  unequal-probability designs):
 
       V̂(p̂) = Σ w_i² (y_i − p̂)² / (Σ w_i)²
 
