@@ -22,12 +22,15 @@ looked up through the app registry, and without them (or with no picks) nothing 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
 from annotation.models import GoldLabel, Item
+
+logger = logging.getLogger(__name__)
 
 ITEM = Item._meta.db_table
 GOLD = GoldLabel._meta.db_table
@@ -90,6 +93,9 @@ def batch_fractions(*, project_id: int) -> dict[int, BatchFraction]:
             cursor.execute(_sql(*tables), [False, True, project_id])
             rows = cursor.fetchall()
     except DatabaseError:
+        logger.warning(
+            "no batch fractions for project %s: weights are 1/π", project_id, exc_info=True
+        )
         return {}
     return {
         run_id: BatchFraction(
