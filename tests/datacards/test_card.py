@@ -81,7 +81,11 @@ def test_counts_sampling_time_span_and_pair_agreement(dataset, scientist):
     assert card["counts"]["gold_sources"] == {"adjudication": 1, "consensus": 4}
     assert card["counts"]["labels_per_item"] == {"0": 1, "1": 3, "2": 1, "3+": 0}
     assert {s["reason"]: s["items"] for s in card["sampling"]} == {"random": 4, "uncertainty": 1}
-    assert card["model_runs"] == [{"run_id": 7, "items": 1}]
+    # run 7 left no picks on record (no such run): f unknown, d keeps 1/π
+    assert card["model_runs"] == [
+        {"run_id": 7, "number": None, "items": 1, "picks": None, "labeled": None,
+         "labeled_fraction": None},
+    ]  # fmt: skip
     assert card["time_span"]["first_annotation"] == "2026-03-01T12:00:00.123456Z"
     assert card["time_span"]["last_gold"] == "2026-03-14T12:00:00.123456Z"
     assert card["selection"]["excluded"] == {"pending": 1, "adjudication": 0, "gold_questions": 1}
