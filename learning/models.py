@@ -188,6 +188,11 @@ class ModelRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # A model run saves its picks as soon as the pool is scored and cross-validates after: the
+    # queue has the new priorities from here on, while the run is still running.
+    picks_saved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run's picks were written to the queue."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from ..services.config import EDITABLE_FIELDS
 RUN_FIELDS = [
     "number", "status", "trigger", "mode", "requested_by", "gold_count", "pool_size",
     "picked_count", "phase", "progress", "macro_f1", "micro_f1", "error", "created_at",
-    "started_at", "finished_at",
+    "started_at", "picks_saved_at", "finished_at",
 ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from learning.ml.evaluation import (  # re-exported: the interface the app codes
     CVMetrics,
     NotEnoughData,
     cross_validate,
+    cross_validate_features,
     decide,
     out_of_fold_proba,
 )
@@ -26,8 +27,10 @@ __all__ = [
     "FittedModel",
     "NotEnoughData",
     "cross_validate",
+    "cross_validate_features",
     "fit_model",
     "fit_on_features",
+    "fit_with_features",
     "out_of_fold_proba",
 ]
 
@@ -118,12 +121,34 @@ def fit_model(
     Y = indicator(Y, multi_label=multi_label)
     if len(texts) != Y.shape[0] or len(urls) != Y.shape[0]:
         raise ValueError("texts, urls and Y must have the same number of rows")
-    vocab_texts, vocab_urls = list(texts), list(urls)
-    if unlabeled_texts:
-        if unlabeled_urls is None or len(unlabeled_urls) != len(unlabeled_texts):
-            raise ValueError("unlabeled_texts and unlabeled_urls must have the same length")
-        vocab_texts += unlabeled_texts
-        vocab_urls += unlabeled_urls
+    if not unlabeled_texts:
+        return fit_with_features(
+            texts, urls, Y, multi_label=multi_label, features=features, seed=seed, c=c
+        )[0]
+    if unlabeled_urls is None or len(unlabeled_urls) != len(unlabeled_texts):
+        raise ValueError("unlabeled_texts and unlabeled_urls must have the same length")
+    vocab_texts, vocab_urls = list(texts) + unlabeled_texts, list(urls) + unlabeled_urls
     featurizer, X_all = fit_transform(vocab_texts, vocab_urls, features)
     X = X_all[: len(texts)]
     return fit_on_features(featurizer, X, Y, multi_label=multi_label, seed=seed, c=c)
+
+
+def fit_with_features(
+    texts: list[str],
+    urls: list[str],
+    Y: np.ndarray,
+    *,
+    multi_label: bool,
+    features: FeatureConfig,
+    seed: int,
+    c: float = 1.0,
+) -> tuple[FittedModel, sp.csr_matrix]:
+    """`fit_model` on labeled texts only, also returning their (n, F) feature matrix, so
+    cross-validation (`cross_validate_features`) can reuse it instead of featurizing the same
+    texts again. Shapes and checks as in `fit_model`."""
+    Y = indicator(Y, multi_label=multi_label)
+    if len(texts) != Y.shape[0] or len(urls) != Y.shape[0]:
+        raise ValueError("texts, urls and Y must have the same number of rows")
+    featurizer, X = fit_transform(texts, urls, features)
+    model = fit_on_features(featurizer, X, Y, multi_label=multi_label, seed=seed, c=c)
+    return model, X

@@ -3,27 +3,26 @@
 1. claim: one short transaction locks the run row; only a queued run starts, so a task
    delivered twice (acks_late after a worker restart, a retried send) does the work once;
 2. read: current gold labels as arrays through selectors (no transaction);
-3. compute, with no transaction open: cross-validate, fit, score the unlabeled pool in id
-   chunks, select a batch (`learning.ml`); with too few gold labels, a cold start (keyword
-   seeds plus random) instead of a model;
-4. store the model artifact in media storage;
-5. save: one short transaction writes the picks into the queue (`picks.picks_write`), records
-   them, and marks the run done.
+3. compute, with no transaction open: featurize the gold texts and fit, score the unlabeled
+   pool in id chunks, select a batch (`learning.ml`); with too few gold labels, a cold start
+   (keyword seeds plus random) instead of a model;
+4. save the picks: one short transaction writes them into the queue (`picks.picks_write`) and
+   records them. From here on annotators get the new batch; a cold start is done;
+5. finish, the run still running: store the model artifact in media storage, cross-validate on
+   the feature matrix of step 3 (the per-category metrics of the pages, nothing the queue
+   needs), and mark the run done with its metrics in a second short transaction.
 
-Any error ends the run as failed with its message; nothing was written to the queue, which
-keeps serving the last finished run's picks. Progress (phase, fraction) is written in its own
-tiny statement at each step so pages can poll it.
+Any error up to step 4 ends the run as failed with its message; nothing was written to the
+queue, which keeps serving the last finished run's picks. An error in step 5 cannot take the
+saved picks back: the run ends done, without what failed (metrics, artifact), and records the
+error. Progress (phase, fraction) is written in its own tiny statement at each step so pages
+can poll it.
 """
 
 import logging
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,52 +30,13 @@ from annotation.errors import NotFound
 from annotation.models import Item
 
 from .. import selectors
-from ..models import ModelRun, PickedItem
-from .picks import RankedPick, picks_write
+from ..models import ModelRun
+from .picks import RankedPick
+from .run_results import Outcome, RunClock, fail, finish, save_picks
 
 logger = logging.getLogger(__name__)
 
-ERROR_MAX_CHARS = 2000
 PICK_REASONS = frozenset(Item.SelectionReason.values)
-
-
-@dataclass
-class Outcome:
-    """What the compute step hands to the save step."""
-
-    mode: str
-    gold_count: int
-    pool_size: int
-    picks: list[RankedPick]
-    metrics: dict
-    artifact: bytes | None = None
-
-
-class _Clock:
-    """Per-phase timings, and progress written to the run row as the run goes."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self.timings: dict[str, float] = {}
-        self.started = time.monotonic()
-
-    def report(self, phase: str, fraction: float) -> None:
-        # Autocommit: its own tiny transaction, visible to the polling page at once.
-        ModelRun.objects.filter(pk=self.run_id, status=ModelRun.Status.RUNNING).update(
-            phase=phase, progress=min(1.0, max(0.0, float(fraction)))
-        )
-
-    @contextmanager
-    def phase(self, name: str):
-        self.report(name, 0.0)
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - start, 3)
-
-    def total(self) -> dict[str, float]:
-        return {**self.timings, "total": round(time.monotonic() - self.started, 3)}
 
 
 def model_run_execute(*, run_id: int) -> ModelRun:
@@ -87,16 +47,15 @@ def model_run_execute(*, run_id: int) -> ModelRun:
     run = _claim(run_id)
     if run is None:
         return ModelRun.objects.get(pk=run_id)
-    clock = _Clock(run.pk)
-    artifact_name = ""
+    clock = RunClock(run.pk)
     try:
         outcome = _compute(run, clock)
-        artifact_name = _store_artifact(run, outcome.artifact)
-        saved = _save(run, outcome, artifact_name, clock)
+        saved = save_picks(run, outcome, clock)
     except Exception as exc:  # noqa: BLE001 - whatever stops a run is recorded on the run
         logger.exception("model run %s failed", run.pk)
-        _discard_artifact(artifact_name)
-        return _fail(run, exc, clock)
+        return fail(run, exc, clock)
+    if saved.status == ModelRun.Status.RUNNING:
+        saved = finish(saved, outcome, clock)
     # A trained model means the gold labels are worth checking again (label-noise review);
     # the check is its own run, requested on commit, and never fails this one.
     from .noise import noise_run_after_model_run
@@ -120,7 +79,7 @@ def _claim(run_id: int) -> ModelRun | None:
     return run
 
 
-def _compute(run: ModelRun, clock: _Clock) -> Outcome:
+def _compute(run: ModelRun, clock: RunClock) -> Outcome:
     params = run.parameters
     category_ids = [c["id"] for c in run.categories]
     with clock.phase("reading"):
@@ -135,39 +94,29 @@ def _compute(run: ModelRun, clock: _Clock) -> Outcome:
         )
         picks, pool_size = _cold_start(run, clock, metrics)
         return Outcome(ModelRun.Mode.COLD_START, gold_count, pool_size, picks, metrics)
-    model = _train(run, clock, data, metrics)
+    model, X = _train(run, clock, data)
+    Y = data.Y
     del data  # the training texts are done with; scoring a big pool needs the memory
-    artifact = model.to_bytes()
     picks, pool_size = _score_and_select(run, clock, model, positives, metrics)
-    return Outcome(ModelRun.Mode.MODEL, gold_count, pool_size, picks, metrics, artifact)
+    return Outcome(
+        ModelRun.Mode.MODEL, gold_count, pool_size, picks, metrics, model=model, X=X, Y=Y
+    )
 
 
-def _train(run: ModelRun, clock: _Clock, data: selectors.TrainingData, metrics: dict):
-    """Cross-validate (metrics for the pages; skipped with a note when there are too few
-    labels for folds) and fit the model on every gold label."""
+def _train(run: ModelRun, clock: RunClock, data: selectors.TrainingData):
+    """Featurize the gold texts and fit the model on every gold label; returns the model and
+    the (n, F) feature matrix, which cross-validation reuses after the picks are saved."""
     from ..ml.features import FeatureConfig
-    from ..ml.model import NotEnoughData, cross_validate, fit_model
+    from ..ml.model import fit_with_features
 
-    features = FeatureConfig.from_dict(run.features)
-    multi_label = run.parameters["multi_label"]
-    with clock.phase("cross-validating"):
-        try:
-            cv = cross_validate(
-                data.texts, data.urls, data.Y, multi_label=multi_label, features=features,
-                seed=run.seed,
-            )  # fmt: skip
-        except NotEnoughData as exc:
-            metrics["note"] = f"Not cross-validated: {exc}"
-        else:
-            metrics.update(cv.as_dict())
     with clock.phase("training"):
-        return fit_model(
-            data.texts, data.urls, data.Y, multi_label=multi_label, features=features,
-            seed=run.seed,
+        return fit_with_features(
+            data.texts, data.urls, data.Y, multi_label=run.parameters["multi_label"],
+            features=FeatureConfig.from_dict(run.features), seed=run.seed,
         )  # fmt: skip
 
 
-def _read_pool(run: ModelRun, clock: _Clock, phase: str, each) -> np.ndarray:
+def _read_pool(run: ModelRun, clock: RunClock, phase: str, each) -> np.ndarray:
     """Walk the pool in chunks, calling `each(chunk)`; returns the pool's item ids (n,)."""
     chunk_size = settings.GOLDSET["LEARNING_POOL_CHUNK"]
     ids = []
@@ -192,8 +141,8 @@ def _design_summary(design) -> dict:
     }
 
 
-def _score_and_select(run: ModelRun, clock: _Clock, model, positives: np.ndarray, metrics: dict):
-    from ..ml.strategies import StrategyMix, select_batch, selection_design
+def _score_and_select(run: ModelRun, clock: RunClock, model, positives: np.ndarray, metrics: dict):
+    from ..ml.strategies import StrategyMix, draw, selection_design
 
     parts: list[np.ndarray] = []
     with clock.phase("scoring"):
@@ -211,12 +160,16 @@ def _score_and_select(run: ModelRun, clock: _Clock, model, positives: np.ndarray
         "batch_size": min(run.parameters["batch_size"], len(pool_ids)),
     }
     with clock.phase("selecting"):
-        metrics["design"] = _design_summary(selection_design(proba, **design_args))
-        picks = select_batch(proba, **design_args, seed=run.seed)
+        # The design once, then the draw from it: exactly `select_batch`, without building
+        # the design a second time for its summary.
+        design = selection_design(proba, **design_args)
+        del proba
+        metrics["design"] = _design_summary(design)
+        picks = draw(design, run.seed)
     return _ranked(run, pool_ids, picks), len(pool_ids)
 
 
-def _cold_start(run: ModelRun, clock: _Clock, metrics: dict):
+def _cold_start(run: ModelRun, clock: RunClock, metrics: dict):
     from ..ml.strategies import cold_start_batch, cold_start_design
 
     texts: list[str] = []
@@ -272,90 +225,3 @@ def _ranked(run: ModelRun, pool_ids: np.ndarray, picks) -> list[RankedPick]:
             )
         )
     return ranked
-
-
-def _store_artifact(run: ModelRun, data: bytes | None) -> str:
-    """Write the model to media storage (outside any transaction); returns its name."""
-    if data is None:
-        return ""
-    field_ = ModelRun._meta.get_field("artifact")
-    return default_storage.save(
-        field_.generate_filename(run, f"run-{run.number}.model"), ContentFile(data)
-    )
-
-
-def _discard_artifact(name: str) -> None:
-    if name:
-        default_storage.delete(name)
-
-
-def _save(run: ModelRun, outcome: Outcome, artifact_name: str, clock: _Clock) -> ModelRun:
-    """The one short write transaction. A run that is no longer running (the timeout failed
-    it meanwhile, and a newer run may have replaced its batch) saves nothing."""
-    earlier = selectors.earlier_pick_item_ids(run=run)
-    now = timezone.now()
-    save_started = time.monotonic()
-    clock.report("saving", 0.0)
-    with transaction.atomic():
-        locked = ModelRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status != ModelRun.Status.RUNNING:
-            logger.warning("model run %s is %s: results discarded", run.pk, locked.status)
-            transaction.on_commit(lambda: _discard_artifact(artifact_name))
-            return locked
-        queued, released = picks_write(run=locked, picks=outcome.picks, earlier_item_ids=earlier)
-        if released:
-            PickedItem.objects.filter(
-                run__project_id=run.project_id,
-                run_id__lt=run.pk,
-                item_id__in=released,
-                released_at__isnull=True,
-            ).update(released_at=now)
-        PickedItem.objects.bulk_create(
-            [
-                PickedItem(
-                    run=locked,
-                    item_id=p.item_id,
-                    rank=p.rank,
-                    reason=p.reason,
-                    inclusion_probability=p.inclusion_probability,
-                    score=p.score,
-                    category_id=p.category_id,
-                    queued=p.item_id in queued,
-                )
-                for p in outcome.picks
-            ],
-            batch_size=1000,
-        )
-        clock.timings["saving"] = round(time.monotonic() - save_started, 3)
-        locked.status = ModelRun.Status.DONE
-        locked.mode = outcome.mode
-        locked.gold_count = outcome.gold_count
-        locked.pool_size = outcome.pool_size
-        locked.picked_count = len(outcome.picks)
-        locked.metrics = {**outcome.metrics, "queued": len(queued), "released": len(released)}
-        locked.artifact = artifact_name
-        locked.artifact_size = len(outcome.artifact or b"")
-        locked.timings = clock.total()
-        locked.phase = "done"
-        locked.progress = 1.0
-        locked.finished_at = now
-        locked.error = ""
-        locked.save()
-    logger.info(
-        "model run %s done: %s picks (%s queued, %s released)",
-        run.pk, len(outcome.picks), len(queued), len(released),
-    )  # fmt: skip
-    return locked
-
-
-def _fail(run: ModelRun, exc: BaseException, clock: _Clock) -> ModelRun:
-    message = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
-    # Only a running run is failed: a run the timeout already failed keeps that message.
-    ModelRun.objects.filter(pk=run.pk, status=ModelRun.Status.RUNNING).update(
-        status=ModelRun.Status.FAILED,
-        error=message,
-        phase="failed",
-        timings=clock.total(),
-        finished_at=timezone.now(),
-    )
-    return ModelRun.objects.get(pk=run.pk)

@@ -60,7 +60,7 @@ def model_run_request(*, project: Project, trigger: str, user=None) -> tuple[Mod
 
     Returns (run, created): the new run, sent to a worker when the transaction commits, or
     the run already in flight (created False). A dead run (older than `stale_after`) is
-    failed first, so it cannot block the project. Raises InvalidInput when the project has no
+    ended first, so it cannot block the project. Raises InvalidInput when the project has no
     active category to learn.
     """
     if trigger not in ModelRun.Trigger.values:
@@ -102,29 +102,42 @@ def model_run_request(*, project: Project, trigger: str, user=None) -> tuple[Mod
 
 
 def model_run_expire_stale(*, project: Project | None = None, now: datetime | None = None) -> int:
-    """Fail runs queued or running for longer than `stale_after` (their worker died or the
-    task was lost). The queue keeps serving the last good picks. If the dead run's worker
-    comes back later, its save finds the run failed and discards its results. Returns the
-    number of runs failed."""
+    """End runs queued or running for longer than `stale_after` (their worker died or the
+    task was lost). A run that had not saved its picks is failed: the queue keeps serving the
+    last good picks. A run that had (it died cross-validating or storing its model) is done
+    with the timeout as its error: its picks are in the queue and stay, only its metrics are
+    missing. If the dead run's worker comes back later, it finds the run ended and saves
+    nothing more. Returns the number of runs ended."""
     now = now or timezone.now()
     limit = now - stale_after()
     minutes = round(stale_after().total_seconds() / 60)
     runs = ModelRun.objects.all() if project is None else ModelRun.objects.filter(project=project)
-    failed = 0
+    ended = 0
     for status, since, what in (
         (ModelRun.Status.QUEUED, "created_at", "no worker started it"),
         (ModelRun.Status.RUNNING, "started_at", "its worker did not finish it"),
     ):
-        failed += runs.filter(Q(status=status) & Q(**{f"{since}__lt": limit})).update(
+        stale = runs.filter(Q(status=status) & Q(**{f"{since}__lt": limit}))
+        ended += stale.filter(picks_saved_at__isnull=True).update(
             status=ModelRun.Status.FAILED,
             finished_at=now,
             phase="failed",
             error=f"Timed out: {what} within {minutes} minutes. The queue keeps serving "
             "the last finished run's picks.",
         )
-    if failed:
-        logger.warning("failed %s stale model run(s)", failed)
-    return failed
+    ended += runs.filter(
+        status=ModelRun.Status.RUNNING, started_at__lt=limit, picks_saved_at__isnull=False
+    ).update(
+        status=ModelRun.Status.DONE,
+        finished_at=now,
+        phase="done",
+        progress=1.0,
+        error=f"Timed out after its picks were saved: its worker did not finish within "
+        f"{minutes} minutes. The picks stay in the queue; the run has no metrics.",
+    )
+    if ended:
+        logger.warning("ended %s stale model run(s)", ended)
+    return ended
 
 
 def _due(candidate: selectors.ScheduleCandidate, now: datetime) -> str | None:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from annotation.models import Category, Item
 from learning.models import KeywordSeed, LearningConfig, ModelRun
@@ -169,6 +170,38 @@ def test_progress_polls_while_a_run_is_in_flight_and_stops_after(client, project
     ModelRun.objects.filter(pk=run.pk).update(status="done")
     done = client.get(url).content.decode()
     assert "hx-trigger" not in done and "Reload to see its results" in done
+
+
+def test_progress_says_when_a_running_runs_picks_are_already_in_the_queue(client, project, lead):
+    client.force_login(lead)
+    url = reverse("learning-progress", args=[project.slug])
+    run = ModelRun.objects.create(
+        project=project, number=1, trigger="manual", status="running", phase="scoring"
+    )
+    assert "new picks in the queue" not in client.get(url).content.decode()
+
+    ModelRun.objects.filter(pk=run.pk).update(
+        phase="cross-validating", picks_saved_at=timezone.now()
+    )
+    live = client.get(url).content.decode()
+
+    assert "cross-validating" in live and "new picks in the queue" in live
+    assert 'hx-trigger="every 2s"' in live
+
+
+def test_a_done_run_with_an_error_shows_it(client, project, lead):
+    client.force_login(lead)
+    message = "Failed after its picks were saved (they stay in the queue): RuntimeError: x"
+    ModelRun.objects.create(
+        project=project, number=1, trigger="manual", status="done", error=message,
+        picks_saved_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+
+    page = client.get(reverse("learning-run", args=[project.slug, 1])).content.decode()
+    progress = client.get(reverse("learning-progress", args=[project.slug])).content.decode()
+
+    assert 'id="run-error"' in page and "they stay in the queue" in page
+    assert "they stay in the queue" in progress
 
 
 def test_retrain_now_queues_a_run_once(client, project, lead, django_capture_on_commit_callbacks):

@@ -50,9 +50,11 @@ def test_a_run_trains_measures_and_puts_its_picks_at_the_head_of_the_queue(data)
     assert 0 <= run.metrics["macro_f1"] <= 1 and run.metrics["macro_f1"] > 0.5
     assert sum(run.metrics["gold_positives"]) > 0
     assert run.artifact.name and run.artifact_size > 0
-    assert {"reading", "cross-validating", "training", "scoring", "selecting", "saving",
-            "total"} <= set(run.timings)  # fmt: skip
-    assert run.started_at <= run.finished_at and run.phase == "done" and run.progress == 1.0
+    assert {"reading", "training", "scoring", "selecting", "saving picks", "storing the model",
+            "cross-validating", "total", "picks saved at"} <= set(run.timings)  # fmt: skip
+    assert run.started_at <= run.picks_saved_at <= run.finished_at
+    assert run.timings["picks saved at"] <= run.timings["total"]
+    assert run.phase == "done" and run.progress == 1.0 and run.error == ""
 
     # And every pick is recorded, queued and at the head of the queue in rank order
     picks = list(PickedItem.objects.filter(run=run).order_by("rank"))
@@ -152,7 +154,7 @@ def test_a_failing_run_is_marked_failed_and_the_queue_keeps_serving(data, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory while fitting")
 
-    monkeypatch.setattr("learning.ml.model.fit_model", broken)
+    monkeypatch.setattr("learning.ml.model.fit_with_features", broken)
     failed = model_run_execute(run_id=_request(data.project).pk)
 
     # Then it is failed with its error, and nothing in the queue moved
@@ -160,7 +162,7 @@ def test_a_failing_run_is_marked_failed_and_the_queue_keeps_serving(data, monkey
     assert "RuntimeError: out of memory while fitting" in failed.error
     assert failed.finished_at is not None and failed.phase == "failed"
     assert "training" in failed.timings
-    assert not failed.artifact
+    assert not failed.artifact and failed.picks_saved_at is None
     assert not PickedItem.objects.filter(run=failed).exists()
     assert _queue_snapshot(data.project) == snapshot
     assert Item.objects.filter(selection_run_id=good.pk).count() == good.picked_count
@@ -177,7 +179,7 @@ def test_a_failure_while_saving_writes_nothing(data, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("lost the database connection")
 
-    monkeypatch.setattr("learning.services.execute.picks_write", broken)
+    monkeypatch.setattr("learning.services.run_results.picks_write", broken)
     run = model_run_execute(run_id=_request(data.project).pk)
 
     assert run.status == ModelRun.Status.FAILED and "lost the database" in run.error

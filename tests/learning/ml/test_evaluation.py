@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from learning.ml.evaluation import _strata, decide, score_predictions
-from learning.ml.features import FeatureConfig
-from learning.ml.model import NotEnoughData, cross_validate, out_of_fold_proba
+from learning.ml.features import FeatureConfig, fit_transform
+from learning.ml.model import (
+    NotEnoughData,
+    cross_validate,
+    cross_validate_features,
+    out_of_fold_proba,
+)
 from tests.learning.ml.synthetic import make_dataset
 
 SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
@@ -90,3 +95,23 @@ def test_strata_pool_categories_too_rare_to_split():
     assert set(strata[:6]) == {0} and set(strata[9:]) == {3}
     assert len(set(strata[6:9])) == 1  # the two rare categories share one stratum
     assert np.unique(strata, return_counts=True)[1].min() >= 3
+
+
+def test_cross_validating_a_feature_matrix_scores_like_the_texts_and_reports_each_fold():
+    texts, urls, Y = make_dataset(120, [0.3, 0.2, 0.1], multi_label=True, seed=3)
+    noisy = Y.copy()
+    noisy[::5] = 1 - noisy[::5]  # imperfect, so the scores are not all 1
+    X = fit_transform(texts, urls, SMALL)[1]
+    folds = []
+
+    from_features = cross_validate_features(
+        X, noisy, multi_label=True, seed=0, on_fold=lambda done, total: folds.append((done, total))
+    )
+    from_texts = cross_validate(texts, urls, noisy, multi_label=True, features=SMALL, seed=0)
+
+    assert from_features == from_texts and 0 < from_features.macro_f1 < 1
+    assert folds == [(k, 5) for k in range(1, 6)]
+    with pytest.raises(ValueError, match="same number of rows"):
+        cross_validate_features(X[:10], noisy, multi_label=True, seed=0)
+    with pytest.raises(NotEnoughData):
+        cross_validate_features(X[:3], noisy[:3], multi_label=True, seed=0)

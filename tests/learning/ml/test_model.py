@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from learning.ml.features import FeatureConfig
-from learning.ml.model import FittedModel, fit_model
+from learning.ml.model import FittedModel, fit_model, fit_with_features
 from tests.learning.ml.synthetic import make_dataset
 
 SMALL = FeatureConfig(min_df=1, char_ngrams=(3, 4))
@@ -150,3 +150,17 @@ def test_artifact_is_not_a_pickle_and_garbage_is_refused():
     np.savez(buffer, header=np.array([{"format": "x"}], dtype=object))  # a pickled array
     with pytest.raises(ValueError, match="not a goldset model artifact"):
         FittedModel.from_bytes(buffer.getvalue())
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_fit_with_features_is_fit_model_plus_the_training_matrix(multi_label):
+    texts, urls, Y = make_dataset(120, [0.3, 0.2], multi_label=multi_label)
+
+    model, X = fit_with_features(texts, urls, Y, multi_label=multi_label, features=SMALL, seed=0)
+    plain = fit_model(texts, urls, Y, multi_label=multi_label, features=SMALL, seed=0)
+
+    assert X.shape == (120, model.featurizer.width)
+    assert (model.transform(texts, urls) != X).nnz == 0
+    np.testing.assert_array_equal(
+        model.predict_proba(texts, urls), plain.predict_proba(texts, urls)
+    )
