@@ -14,6 +14,9 @@ url blocks are hashed into `n_features` columns each (no vocabulary to hold in m
 large pools); IDF weights are still learned from the texts given to `fit`, and hashed columns
 seen in fewer than `min_df` of them are dropped the same way.
 
+Transforming is what scoring a pool costs; the char block, the largest, counts each distinct
+word's n-grams once per call (`char_counts`), with exactly the vectorizer's result.
+
 Its state is plain arrays and term lists (no pickle), so a saved model loads safely and
 survives scikit-learn upgrades: see `learning/ml/artifact.py`.
 """
@@ -203,11 +206,13 @@ class Featurizer:
         for block in self.blocks:
             if block.kind == "char":  # the same counts as the vectorizer's, made per word
                 counts = char_counts(texts, block._word_counter)
-                parts.append(_hashed_tfidf(counts, block._transformer))
+                parts.append(_tfidf_of_counts(counts, block._transformer))
                 continue
             data = _block_input(block.kind, texts, urls)
             if self.config.hashing:
-                parts.append(_hashed_tfidf(block._vectorizer.transform(data), block._transformer))
+                parts.append(
+                    _tfidf_of_counts(block._vectorizer.transform(data), block._transformer)
+                )
             else:
                 parts.append(block._vectorizer.transform(data))
         if not parts:
@@ -254,8 +259,9 @@ def char_counts(texts: list[str], word_counter) -> sp.csr_matrix:
     return counts
 
 
-def _hashed_tfidf(counts: sp.csr_matrix, transformer: TfidfTransformer) -> sp.csr_matrix:
-    """TF-IDF of hashed counts; columns with IDF 0 (below min_df) are dropped from storage."""
+def _tfidf_of_counts(counts: sp.csr_matrix, transformer: TfidfTransformer) -> sp.csr_matrix:
+    """TF-IDF of counts (sublinear TF, IDF, L2 rows: what the vectorizers do); hashed columns
+    with IDF 0 (below min_df) are dropped from storage."""
     X = transformer.transform(counts)
     X.eliminate_zeros()
     return X
@@ -294,7 +300,7 @@ def fit_transform(
             block = FeatureBlock(kind=kind, idf=idf.astype(np.float64))
             transformer = TfidfTransformer(sublinear_tf=True)
             transformer.idf_ = block.idf
-            parts.append(_hashed_tfidf(counts, transformer))
+            parts.append(_tfidf_of_counts(counts, transformer))
             blocks.append(block)
             continue
         vectorizer = _tfidf(kind, config, None)

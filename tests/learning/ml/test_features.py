@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
 from learning.ml.features import (
     FeatureConfig,
     Featurizer,
+    char_counts,
     fit_featurizer,
     fit_transform,
     url_document,
@@ -110,3 +112,44 @@ def test_hashing_drops_columns_seen_in_fewer_than_min_df_texts():
     assert X[2].nnz == 0 < X[0].nnz  # no n-gram of "zzz xqj" occurs twice
     assert np.allclose(featurizer.transform(texts, [""] * 3).toarray(), X.toarray())
     assert np.allclose(np.linalg.norm(X[:2].toarray(), axis=1), np.sqrt(2))  # 2 unit blocks
+
+
+# Whitespace runs, tabs and newlines, empty and blank texts, words shorter than the n-grams,
+# accents, a dotted capital I and a final sigma (lowercasing is context-sensitive), emoji,
+# repeats, a URL.
+TRICKY = [
+    "Hello,  World!\tTabs\nand new\r\nlines", "", "   ", "a b c", "Ünïcödé ÇAFÉ café",
+    "İstanbul ΟΔΥΣΣΕΥΣ", "x", "repeated repeated Repeated words", "😀😀 #tags @user",
+    "http://t.co/abc?x=1", "aaaaaaaa ab",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("hashing", [False, True])
+def test_char_counts_made_per_word_equal_the_vectorizers_counts(hashing):
+    config = FeatureConfig(min_df=1, hashing=hashing, n_features=2**16)
+    featurizer = fit_featurizer(TRICKY, [""] * len(TRICKY), config)
+    char = next(b for b in featurizer.blocks if b.kind == "char")
+    texts = [*TRICKY[::-1], "unseen wörds HELLO hello", "ΟΔΥΣΣΕΥΣ"]
+    params = {"analyzer": "char_wb", "ngram_range": config.char_ngrams, "dtype": np.float32}
+    if hashing:
+        reference = HashingVectorizer(
+            **params, n_features=2**16, alternate_sign=False, norm=None
+        ).transform(texts)
+    else:
+        vocabulary = {term: j for j, term in enumerate(char.terms)}
+        reference = CountVectorizer(**params, vocabulary=vocabulary).transform(texts)
+
+    counts = char_counts(texts, char._word_counter)
+
+    assert counts.shape == reference.shape and counts.dtype == np.float32
+    assert (counts != reference).nnz == 0 and counts.nnz > 0
+
+
+@pytest.mark.parametrize("hashing", [False, True])
+def test_transform_with_per_word_char_counts_equals_the_fitted_matrix(hashing):
+    config = FeatureConfig(min_df=1, hashing=hashing, n_features=2**16)
+    urls = ["https://a.example.org/x"] + [""] * (len(TRICKY) - 1)
+
+    featurizer, X = fit_transform(TRICKY, urls, config)  # scikit-learn's own transform
+
+    assert (featurizer.transform(TRICKY, urls) != X).nnz == 0

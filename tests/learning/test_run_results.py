@@ -1,0 +1,176 @@
+"""After a model run saves its picks (learning/services/run_results.py): the queue serves them
+while the run stores its model and cross-validates; a second delivery, a failure or the
+timeout after that point never takes them back."""
+
+import pytest
+
+from annotation.models import Item
+from annotation.services.queue import item_claim_next
+from learning.ml import model as ml_model
+from learning.models import ModelRun, PickedItem
+from learning.services.execute import model_run_execute
+from learning.services.runs import model_run_expire_stale, model_run_request, stale_after
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+REAL_CROSS_VALIDATE = ml_model.cross_validate_features
+
+
+def _request(project) -> ModelRun:
+    run, created = model_run_request(project=project, trigger="manual")
+    assert created
+    return run
+
+
+def _queue(project) -> list[tuple]:
+    return list(
+        Item.objects.filter(project=project)
+        .order_by("pk")
+        .values_list("pk", "priority", "selection_reason", "selection_run_id", "open_slots")
+    )
+
+
+def _during_cross_validation(monkeypatch, before):
+    """Run `before(run)` when the run's cross-validation starts, then cross-validate."""
+
+    def spy(X, Y, **kwargs):
+        before(ModelRun.objects.get(status=ModelRun.Status.RUNNING))
+        return REAL_CROSS_VALIDATE(X, Y, **kwargs)
+
+    monkeypatch.setattr("learning.ml.model.cross_validate_features", spy)
+
+
+def test_the_queue_serves_the_new_picks_while_the_run_cross_validates(data, monkeypatch):
+    seen = {}
+
+    def look(run):
+        seen["run"] = (run.status, run.phase, run.picks_saved_at, dict(run.metrics))
+        seen["placed"] = Item.objects.filter(selection_run_id=run.pk).count()
+        seen["rank 0"] = PickedItem.objects.get(run=run, rank=0).item_id
+        claim = item_claim_next(project=data.project, annotator=member(data.project))
+        seen["claimed"] = claim.item.pk
+
+    _during_cross_validation(monkeypatch, look)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    # While it cross-validated, the run was still running, its picks already in the queue and
+    # served first, and its metrics not there yet
+    status, phase, picks_saved_at, metrics = seen["run"]
+    assert status == "running" and phase == "cross-validating" and picks_saved_at is not None
+    assert seen["placed"] == run.picked_count > 0
+    assert seen["claimed"] == seen["rank 0"]
+    assert "macro_f1" not in metrics and metrics["queued"] == run.picked_count
+    # Then it finished with the metrics added to what the picks' save recorded
+    assert run.status == ModelRun.Status.DONE and run.error == ""
+    assert run.metrics["folds"] == 5 and run.metrics["macro_f1"] > 0.5
+    assert run.metrics["queued"] == run.picked_count and "design" in run.metrics
+    assert run.picks_saved_at == picks_saved_at <= run.finished_at
+
+
+def test_cross_validation_reports_its_progress_fold_by_fold(data, monkeypatch):
+    progress = []
+
+    def spy(X, Y, *, on_fold, **kwargs):
+        def fold(done, total):
+            on_fold(done, total)
+            progress.append(ModelRun.objects.values_list("phase", "progress").get())
+
+        return REAL_CROSS_VALIDATE(X, Y, on_fold=fold, **kwargs)
+
+    monkeypatch.setattr("learning.ml.model.cross_validate_features", spy)
+
+    model_run_execute(run_id=_request(data.project).pk)
+
+    assert progress == [("cross-validating", pytest.approx(k / 5)) for k in range(1, 6)]
+
+
+def test_a_second_delivery_while_cross_validating_does_nothing(data, monkeypatch):
+    seen = {}
+
+    def deliver_again(run):
+        before = _queue(data.project)
+        seen["again"] = model_run_execute(run_id=run.pk).status
+        seen["queue unchanged"] = _queue(data.project) == before
+        seen["picks"] = PickedItem.objects.filter(run=run).count()
+
+    _during_cross_validation(monkeypatch, deliver_again)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    assert seen == {"again": "running", "queue unchanged": True, "picks": run.picked_count}
+    assert run.status == ModelRun.Status.DONE and "macro_f1" in run.metrics
+    assert PickedItem.objects.filter(run=run).count() == run.picked_count
+
+
+def test_a_failing_cross_validation_keeps_the_saved_picks(data, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory in fold 3")
+
+    monkeypatch.setattr("learning.ml.model.cross_validate_features", broken)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    # The run is done (its picks are the queue's), says what failed, and has no metrics
+    assert run.status == ModelRun.Status.DONE and run.phase == "done" and run.finished_at
+    assert "Failed after its picks were saved" in run.error
+    assert "RuntimeError: out of memory in fold 3" in run.error
+    assert "macro_f1" not in run.metrics and "per_category" not in run.metrics
+    # The picks stay in the queue, served first; the model was stored before
+    assert Item.objects.filter(selection_run_id=run.pk).count() == run.picked_count > 0
+    assert PickedItem.objects.filter(run=run).count() == run.picked_count
+    claim = item_claim_next(project=data.project, annotator=member(data.project))
+    assert claim.item.pk == PickedItem.objects.get(run=run, rank=0).item_id
+    assert run.artifact and run.artifact_size > 0
+    # And the project is not blocked
+    assert _request(data.project).number == 2
+
+
+def test_a_failure_while_saving_the_metrics_keeps_the_saved_picks(data, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost the database connection")
+
+    monkeypatch.setattr("learning.services.run_results._save_results", broken)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    assert run.status == ModelRun.Status.DONE and "lost the database connection" in run.error
+    assert Item.objects.filter(selection_run_id=run.pk).count() == run.picked_count > 0
+    assert not run.artifact and "macro_f1" not in run.metrics
+
+
+def test_the_timeout_ends_a_run_that_died_after_saving_its_picks_as_done(data, monkeypatch):
+    seen = {}
+
+    def die(run):
+        # The worker is declared dead while the run cross-validates.
+        ModelRun.objects.filter(pk=run.pk).update(started_at=run.started_at - stale_after() * 2)
+        seen["ended"] = model_run_expire_stale(project=data.project)
+        seen["run"] = ModelRun.objects.values_list("status", "error").get(pk=run.pk)
+
+    _during_cross_validation(monkeypatch, die)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    # The timeout ended it as done: its picks stay in the queue
+    assert seen["ended"] == 1
+    status, error = seen["run"]
+    assert status == "done" and "Timed out after its picks were saved" in error
+    assert Item.objects.filter(selection_run_id=run.pk).count() == run.picked_count > 0
+    # The worker that came back saved nothing more
+    assert run.status == ModelRun.Status.DONE and run.error == error
+    assert "macro_f1" not in run.metrics and not run.artifact
+
+
+def test_the_timeout_still_fails_a_run_that_died_before_saving_its_picks(data):
+    run = _request(data.project)
+    ModelRun.objects.filter(pk=run.pk).update(
+        status=ModelRun.Status.RUNNING, started_at=run.created_at - stale_after() * 2
+    )
+
+    assert model_run_expire_stale(project=data.project) == 1
+
+    run.refresh_from_db()
+    assert run.status == ModelRun.Status.FAILED and "keeps serving" in run.error
+    assert not Item.objects.filter(selection_run_id=run.pk).exists()
