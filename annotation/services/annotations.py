@@ -178,7 +178,10 @@ def _submit_locked(
         if cursor.rowcount:
             slot_delta = 0
         elif Assignment.objects.filter(item=item, annotator=annotator).exists():
-            slot_delta = -1 if item.open_slots > 0 else 0  # late submit after the lease ended
+            # A late submit after the lease ended: an expired or released last lease is marked
+            # submitted, so the claim never offers the item to this annotator again.
+            cursor.execute(MARK_ENDED_LEASE_SUBMITTED_SQL, [item.pk, annotator.pk])
+            slot_delta = -1 if item.open_slots > 0 else 0
         else:
             raise Conflict("This item was never assigned to you.", code="not_assigned")
 
@@ -228,6 +231,11 @@ ACTIVE_CATEGORIES_SQL = (
 CLOSE_LEASE_SQL = (
     f"UPDATE {_LEASE} SET state = 'submitted', closed_at = %s "  # noqa: S608 (our tables)
     "WHERE item_id = %s AND annotator_id = %s AND state = 'active'"
+)
+MARK_ENDED_LEASE_SUBMITTED_SQL = (
+    f"UPDATE {_LEASE} SET state = 'submitted' WHERE id = ("  # noqa: S608 (our tables)
+    f"SELECT MAX(id) FROM {_LEASE} WHERE item_id = %s AND annotator_id = %s) "
+    "AND state IN ('expired', 'released')"
 )
 ADD_CATEGORY_SQL = (
     f"INSERT INTO {Annotation.categories.through._meta.db_table} "  # noqa: S608

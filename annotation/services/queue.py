@@ -57,8 +57,11 @@ def item_claim_next(
     An active lease the annotator already holds (outside `exclude_item_ids`, which are the
     items the page already shows or prefetched) is renewed and returned first, so reloading the
     page never takes a second item. Otherwise the highest-priority item that still has an open
-    slot and that this annotator has never been assigned is locked (skipping rows other
-    claimers hold), its slot taken and a lease created, in one short transaction.
+    slot and that this annotator has not labeled, skipped or currently holds is locked
+    (skipping rows other claimers hold), its slot taken and a lease created, in one short
+    transaction. An item whose lease this annotator released or let expire (a closed tab, a
+    prefetched item never shown) may come back to them: otherwise a small team could leave an
+    item that nobody else may take.
 
     With probability `project.gold_question_rate` (drawn from `rng`, injectable for tests) a
     gold question comes first (module docstring); a project without gold questions pays
@@ -147,18 +150,24 @@ GOLD_QUESTION_SQL = (
 )
 
 
+# Lease states that keep an item from coming back to the same annotator: they hold it, labeled
+# it (a late submit marks its ended lease submitted too) or skipped it.
+EXCLUDING_STATES = ("active", "submitted", "skipped")
+
+
 def _next_item_sql() -> str:
     """The claim query: a walk of the partial index `item_queue_idx` (its predicate
     `open_slots > 0` is written as a literal so the planner matches it), a per-row NOT EXISTS
     probe of the (item, annotator) index, and on PostgreSQL FOR UPDATE SKIP LOCKED."""
+    states = ", ".join(f"'{state}'" for state in EXCLUDING_STATES)
     lock = (
         " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     )
     return (
         f"SELECT * FROM {_ITEM} i "  # noqa: S608
         "WHERE i.project_id = %s AND i.open_slots > 0 AND NOT EXISTS "
-        f"(SELECT 1 FROM {_LEASE} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
-        f"ORDER BY i.priority DESC, i.id LIMIT 1{lock}"
+        f"(SELECT 1 FROM {_LEASE} a WHERE a.item_id = i.id AND a.annotator_id = %s "
+        f"AND a.state IN ({states})) ORDER BY i.priority DESC, i.id LIMIT 1{lock}"
     )
 
 
@@ -193,7 +202,8 @@ def assignment_skip(*, project: Project, annotator, item_id: int, reason: str) -
 
 
 def assignment_release(*, project: Project, annotator, item_ids: list[int]) -> int:
-    """Give back items without a verdict (the annotator stops for now). Returns how many."""
+    """Give back items without a verdict (the annotator stops for now). Returns how many.
+    The items may be offered to the same annotator again later."""
     released = 0
     for item_id in sorted(set(item_ids)):
         try:

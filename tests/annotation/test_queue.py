@@ -176,3 +176,45 @@ def test_release_reopens_slots(project, annotator):
         == 2
     )
     assert sorted(Item.objects.values_list("open_slots", flat=True)) == [2, 2]
+
+
+# --- released and expired items may come back; submitted and skipped ones never do ---------------
+
+
+@pytest.mark.parametrize("end", ["release", "expire"])
+def test_an_item_whose_lease_ended_without_a_verdict_comes_back_to_the_same_annotator(
+    project, annotator, end
+):
+    # given an overlap-2 item held by two annotators, one of whom closes the page
+    (only,) = items(project, 1)
+    other = member(project)
+    claim = item_claim_next(project=project, annotator=annotator)
+    item_claim_next(project=project, annotator=other)
+    if end == "release":
+        assignment_release(project=project, annotator=annotator, item_ids=[only.pk])
+    else:
+        assignment_expire_stale(now=timezone.now() + timedelta(hours=1))
+        item_claim_next(project=project, annotator=other)  # the other one's page renews
+
+    # when the first annotator asks again, then the item is offered to them once more
+    again = item_claim_next(project=project, annotator=annotator)
+    assert again is not None and again.item.pk == only.pk and again.created
+    assert again.assignment.pk != claim.assignment.pk
+    # and a submit of it is stored once, the item completes with the other annotator's label
+    _submit(project, annotator, again.item, "key-back-001")
+    _submit(project, other, only, "key-back-002")
+    only.refresh_from_db()
+    assert (only.annotation_count, only.open_slots) == (2, 0)
+    assert item_claim_next(project=project, annotator=annotator) is None
+
+
+def test_a_late_submit_marks_its_ended_lease_so_the_item_never_comes_back(project, annotator):
+    (only,) = items(project, 1)
+    claim = item_claim_next(project=project, annotator=annotator)
+    assignment_expire_stale(now=timezone.now() + timedelta(hours=1))
+
+    _submit(project, annotator, claim.item, "key-late-0001")
+
+    assert Assignment.objects.get(pk=claim.assignment.pk).state == Assignment.State.SUBMITTED
+    assert item_claim_next(project=project, annotator=annotator) is None
+    assert Item.objects.get(pk=only.pk).open_slots == 1  # still open for someone else
