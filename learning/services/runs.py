@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Case, F, Max, Q, Value, When
 from django.utils import timezone
 
 from annotation.errors import InvalidInput, ServiceError
@@ -112,28 +112,35 @@ def model_run_expire_stale(*, project: Project | None = None, now: datetime | No
     limit = now - stale_after()
     minutes = round(stale_after().total_seconds() / 60)
     runs = ModelRun.objects.all() if project is None else ModelRun.objects.filter(project=project)
-    ended = 0
-    for status, since, what in (
-        (ModelRun.Status.QUEUED, "created_at", "no worker started it"),
-        (ModelRun.Status.RUNNING, "started_at", "its worker did not finish it"),
-    ):
-        stale = runs.filter(Q(status=status) & Q(**{f"{since}__lt": limit}))
-        ended += stale.filter(picks_saved_at__isnull=True).update(
-            status=ModelRun.Status.FAILED,
-            finished_at=now,
-            phase="failed",
-            error=f"Timed out: {what} within {minutes} minutes. The queue keeps serving "
-            "the last finished run's picks.",
-        )
-    ended += runs.filter(
-        status=ModelRun.Status.RUNNING, started_at__lt=limit, picks_saved_at__isnull=False
-    ).update(
-        status=ModelRun.Status.DONE,
+    ended = runs.filter(status=ModelRun.Status.QUEUED, created_at__lt=limit).update(
+        status=ModelRun.Status.FAILED,
         finished_at=now,
-        phase="done",
-        progress=1.0,
-        error=f"Timed out after its picks were saved: its worker did not finish within "
-        f"{minutes} minutes. The picks stay in the queue; the run has no metrics.",
+        phase="failed",
+        error=f"Timed out: no worker started it within {minutes} minutes. The queue keeps "
+        "serving the last finished run's picks.",
+    )
+    # One statement for running runs, so each is ended by what it had done when it died.
+    saved = Q(picks_saved_at__isnull=False)
+    ended += runs.filter(status=ModelRun.Status.RUNNING, started_at__lt=limit).update(
+        status=Case(
+            When(saved, then=Value(ModelRun.Status.DONE)), default=Value(ModelRun.Status.FAILED)
+        ),
+        finished_at=now,
+        phase=Case(When(saved, then=Value("done")), default=Value("failed")),
+        progress=Case(When(saved, then=Value(1.0)), default=F("progress")),
+        error=Case(
+            When(
+                saved,
+                then=Value(
+                    f"Timed out after its picks were saved: its worker did not finish within "
+                    f"{minutes} minutes. The picks stay in the queue; the run has no metrics."
+                ),
+            ),
+            default=Value(
+                f"Timed out: its worker did not finish it within {minutes} minutes. The queue "
+                "keeps serving the last finished run's picks."
+            ),
+        ),
     )
     if ended:
         logger.warning("ended %s stale model run(s)", ended)
