@@ -225,7 +225,9 @@ def test_cards_frozen_before_render_as_they_did(batches, project, scientist):
     card = json.loads(json.dumps(ci.card))
     card["format"] = 1
     card["weighting"] = {
-        k: v for k, v in card["weighting"].items() if k not in ("rule", "adjusted_items")
+        "weighted_items": card["weighting"]["weighted_items"],
+        "applies": True,
+        "estimator": "Hájek (w = 1/π), linearised variance, Wilson interval at n_eff",
     }
     card["model_runs"] = [{"run_id": r["run_id"], "items": r["items"]} for r in card["model_runs"]]
     legacy = dataclasses.replace(ci, card=card)
