@@ -255,6 +255,8 @@ class _PicksWatch:
         return self
 
     def __exit__(self, *exc) -> None:
+        # Picks committed at the very end of a run are seen within a poll or two.
+        self._thread.join(timeout=1.0)
         self._stop.set()
         self._thread.join()
 
