@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 MAX_ITER = 300
 TOL = 1e-4
 LIBLINEAR_MAX_ROWS = 5_000
+DENSE_COEF_MAX = 20_000_000  # K·F entries (80 MB as float32) scored with a dense copy
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ class LinearWeights:
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
         """Linear scores (n, K); constant columns are ±inf (zero coefficients)."""
-        z = np.asarray((X @ self.coef.T).todense(), dtype=np.float64)
+        if self.coef.shape[0] * self.coef.shape[1] <= DENSE_COEF_MAX:
+            # Sparse rows times a dense (F, K) matrix: one pass over X, several times faster
+            # than the sparse-sparse product when scoring a large pool.
+            z = np.asarray(X @ self.coef.T.toarray(), dtype=np.float64)
+        else:  # very wide (hashed) features: the dense copy would be too large
+            z = np.asarray((X @ self.coef.T).todense(), dtype=np.float64)
         with np.errstate(invalid="ignore"):
             return z + self.intercept[np.newaxis, :]
 

@@ -14,8 +14,9 @@ url blocks are hashed into `n_features` columns each (no vocabulary to hold in m
 large pools); IDF weights are still learned from the texts given to `fit`, and hashed columns
 seen in fewer than `min_df` of them are dropped the same way.
 
-Transforming is what scoring a pool costs; the char block, the largest, counts each distinct
-word's n-grams once per call (`char_counts`), with exactly the vectorizer's result.
+Transforming is what scoring a pool costs: the char block and the word block (vocabulary mode)
+count n-grams with `learning/ml/fast_counts.py`, exactly the vectorizers' counts, made with much
+less Python per text.
 
 Its state is plain arrays and term lists (no pickle), so a saved model loads safely and
 survives scikit-learn upgrades: see `learning/ml/artifact.py`.
@@ -36,6 +37,8 @@ from sklearn.feature_extraction.text import (
     TfidfTransformer,
     TfidfVectorizer,
 )
+
+from learning.ml.fast_counts import CharWordCounts, WordNgramCounts
 
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
 _WORD = re.compile(r"[a-z0-9]{2,}")
@@ -129,7 +132,7 @@ class FeatureBlock:
     terms: list[str] | None = None  # vocabulary mode: column j is terms[j]; None when hashing
     _vectorizer: Any = field(default=None, repr=False)
     _transformer: Any = field(default=None, repr=False)
-    _word_counter: Any = field(default=None, repr=False)  # char blocks: see `char_counts`
+    _counts: Any = field(default=None, repr=False)  # see `_fast_counts`
 
     @property
     def width(self) -> int:
@@ -196,17 +199,15 @@ class Featurizer:
             vocabulary = {term: j for j, term in enumerate(block.terms)}
             block._vectorizer = _tfidf(block.kind, self.config, vocabulary)
             block._vectorizer.idf_ = block.idf
-        if block.kind == "char":
-            block._word_counter = _word_counter(self.config, vocabulary)
+        block._counts = _fast_counts(block.kind, self.config, vocabulary)
 
     def transform(self, texts: list[str], urls: list[str]) -> sp.csr_matrix:
         if len(texts) != len(urls):
             raise ValueError("texts and urls must have the same length")
         parts = []
         for block in self.blocks:
-            if block.kind == "char":  # the same counts as the vectorizer's, made per word
-                counts = char_counts(texts, block._word_counter)
-                parts.append(_tfidf_of_counts(counts, block._transformer))
+            if block._counts is not None:  # the vectorizer's counts, made faster
+                parts.append(_tfidf_of_counts(block._counts(texts), block._transformer))
                 continue
             data = _block_input(block.kind, texts, urls)
             if self.config.hashing:
@@ -220,43 +221,25 @@ class Featurizer:
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
 
-def _word_counter(
-    config: FeatureConfig, vocabulary: dict[str, int] | None
-) -> CountVectorizer | HashingVectorizer:
-    """Counts of the char block's n-grams in single, already lowercased words."""
-    params = {"analyzer": "char_wb", "ngram_range": config.char_ngrams, "lowercase": False}
-    if vocabulary is None:
-        return HashingVectorizer(
-            **params, n_features=config.n_features, alternate_sign=False, norm=None,
-            dtype=np.float32,
-        )  # fmt: skip
-    return CountVectorizer(**params, vocabulary=vocabulary, dtype=np.float32)
-
-
-def char_counts(texts: list[str], word_counter) -> sp.csr_matrix:
-    """(n, width) char_wb n-gram counts of n texts, made once per distinct word.
-
-    scikit-learn's char_wb n-grams never cross a word: it lowercases the text, splits it on
-    whitespace and takes the n-grams of each word padded with one space. So a text's counts
-    are the sum of its words' counts, and (n texts × distinct words) occurrence counts times
-    (distinct words × width) n-gram counts give exactly the vectorizer's counts, while a word
-    that occurs thousands of times in a pool is cut into n-grams once instead of thousands of
-    times (the n-grams are made and looked up in Python: most of the cost of scoring a pool).
-    """
-    index: dict[str, int] = {}
-    columns: list[int] = []
-    indptr = [0]
-    for text in texts:
-        columns.extend(index.setdefault(w, len(index)) for w in text.lower().split())
-        indptr.append(len(columns))
-    occurrences = sp.csr_matrix(
-        (np.ones(len(columns), dtype=np.float32), np.asarray(columns, dtype=np.int64), indptr),
-        shape=(len(texts), len(index)),
-    )
-    occurrences.sum_duplicates()
-    counts = (occurrences @ word_counter.transform(list(index))).tocsr()
-    counts.sort_indices()
-    return counts
+def _fast_counts(kind: str, config: FeatureConfig, vocabulary: dict[str, int] | None):
+    """The block's counter for `transform` (learning/ml/fast_counts.py: the vectorizer's own
+    counts, made with much less Python per text), or None where the vectorizer is used."""
+    if kind == "char":
+        params = {"analyzer": "char_wb", "ngram_range": config.char_ngrams, "lowercase": False}
+        if vocabulary is None:
+            return CharWordCounts(
+                HashingVectorizer(
+                    **params,
+                    n_features=config.n_features,
+                    alternate_sign=False,
+                    norm=None,
+                    dtype=np.float32,
+                )  # fmt: skip
+            )
+        return CharWordCounts(CountVectorizer(**params, vocabulary=vocabulary, dtype=np.float32))
+    if kind == "word" and vocabulary is not None and config.word_ngrams[1] <= 2:
+        return WordNgramCounts(vocabulary, config.word_ngrams)
+    return None
 
 
 def _tfidf_of_counts(counts: sp.csr_matrix, transformer: TfidfTransformer) -> sp.csr_matrix:

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
+from learning.ml.fast_counts import CharWordCounts, WordNgramCounts
 from learning.ml.features import (
     FeatureConfig,
     Featurizer,
-    char_counts,
     fit_featurizer,
     fit_transform,
     url_document,
@@ -129,24 +129,57 @@ def test_char_counts_made_per_word_equal_the_vectorizers_counts(hashing):
     config = FeatureConfig(min_df=1, hashing=hashing, n_features=2**16)
     featurizer = fit_featurizer(TRICKY, [""] * len(TRICKY), config)
     char = next(b for b in featurizer.blocks if b.kind == "char")
-    texts = [*TRICKY[::-1], "unseen wörds HELLO hello", "ΟΔΥΣΣΕΥΣ"]
     params = {"analyzer": "char_wb", "ngram_range": config.char_ngrams, "dtype": np.float32}
     if hashing:
-        reference = HashingVectorizer(
-            **params, n_features=2**16, alternate_sign=False, norm=None
-        ).transform(texts)
+        vectorizer = HashingVectorizer(**params, n_features=2**16, alternate_sign=False, norm=None)
     else:
         vocabulary = {term: j for j, term in enumerate(char.terms)}
-        reference = CountVectorizer(**params, vocabulary=vocabulary).transform(texts)
+        vectorizer = CountVectorizer(**params, vocabulary=vocabulary)
+    counter = char._counts
+    assert isinstance(counter, CharWordCounts)
 
-    counts = char_counts(texts, char._word_counter)
+    # Three calls, as a pool is scored chunk by chunk: later calls reuse the words seen before
+    for texts in (TRICKY[::-1], ["unseen wörds HELLO hello", "ΟΔΥΣΣΕΥΣ", ""], TRICKY):
+        counts = counter(texts)
+        reference = vectorizer.transform(texts)
+        assert counts.shape == reference.shape and counts.dtype == np.float32
+        assert (counts != reference).nnz == 0 and counts.nnz > 0
 
-    assert counts.shape == reference.shape and counts.dtype == np.float32
-    assert (counts != reference).nnz == 0 and counts.nnz > 0
+
+def test_remembered_words_and_tokens_start_over_past_the_limit():
+    featurizer = fit_featurizer(TRICKY, [""] * len(TRICKY), FeatureConfig(min_df=1))
+    char = next(b for b in featurizer.blocks if b.kind == "char")
+    chars = CharWordCounts(char._counts.counter, max_remembered=3)
+    words = WordNgramCounts({"alpha": 0, "alpha beta": 1}, (1, 2), max_remembered=1)
+    chars(["alpha beta gamma delta"])
+    words(["alpha beta gamma delta"])
+
+    counts = chars(["epsilon zeta Zeta"])  # 4 words remembered > 3: starts over
+    word_counts = words(["zeta alpha beta"])  # 2 pool tokens remembered > 1: starts over
+
+    assert set(chars.index) == {"epsilon", "zeta"}
+    assert (counts != chars.counter.transform(["epsilon zeta zeta"])).nnz == 0
+    assert set(words.token_id) == {"alpha", "beta", "zeta"}  # the vocabulary's and the last call's
+    assert word_counts.toarray().tolist() == [[1.0, 1.0]]
+
+
+def test_word_counts_equal_the_vectorizers_counts_for_1_and_2_grams():
+    texts = [*TRICKY, "the cat sat on the mat", "The cat, the CAT!", "mat cat mat"]
+    for ngrams in [(1, 1), (1, 2), (2, 2)]:
+        reference = CountVectorizer(ngram_range=ngrams, dtype=np.float32).fit(texts[:8])
+        counter = WordNgramCounts(reference.vocabulary_, ngrams, max_remembered=2)
+
+        for part in (texts, texts[::-1], ["", "a", "cat mat"], texts):  # remembered or not
+            counts = counter(part)
+            expected = reference.transform(part)
+            assert counts.shape == expected.shape and counts.dtype == np.float32
+            assert (counts != expected).nnz == 0
+    with pytest.raises(ValueError, match="1- and 2-grams"):
+        WordNgramCounts({"a b c": 0}, (1, 3))
 
 
 @pytest.mark.parametrize("hashing", [False, True])
-def test_transform_with_per_word_char_counts_equals_the_fitted_matrix(hashing):
+def test_transform_with_the_fast_counts_equals_the_fitted_matrix(hashing):
     config = FeatureConfig(min_df=1, hashing=hashing, n_features=2**16)
     urls = ["https://a.example.org/x"] + [""] * (len(TRICKY) - 1)
 
