@@ -109,7 +109,7 @@ def memoise_featurization() -> None:
 def detect(data: dict, Y: np.ndarray, args, seed: int, method: str = "default", P=None):
     """One check; `method` is "default" or "<filter_by>/<calibration>/<quality calibration>"."""
     filter_by, calibration, quality = (
-        (None, "prior", "none") if method == "default" else method.split("/")
+        (None, "prior", None) if method == "default" else method.split("/")
     )
     return find_label_issues(
         data["texts"],
@@ -271,7 +271,8 @@ def markdown(results: list[dict], given: list[dict], timing: list[dict], args) -
         f"Command: `{' '.join(sys.argv)}`  ",
         f"C={args.c}, folds={args.folds}, seeds={list(args.seeds)}, "
         f"features={args.features.as_dict()}; method default = find_label_issues defaults "
-        "(single-label prune_by_noise_rate, multi-label confident_learning; prior calibration)",
+        "(single-label prune_by_noise_rate, multi-label confident_learning; prior calibration; "
+        "quality scores prior-calibrated for single-label, uncalibrated for multi-label)",
         "",
         "## Injected noise, per item (mean ± std over seeds)",
         "",

@@ -23,9 +23,13 @@ Choices (measured in docs/benchmarks.md, "Label-noise detection"):
   probabilities. It roughly halves the false flags. Its cost: a missed positive of a category
   the model is unsure about (a dropped label) rarely gets P > 0.5 once calibrated, so fewer of
   those are flagged; "none" finds them at the price of many more flags.
-- `quality_calibration` (of the scores that rank items): "none" by default. Under balanced
-  weights both values of every category sit on the same scale, so the self-confidence of a
-  positive and of a negative bit can be compared, which a worst-category item score needs.
+- `quality_calibration` (of the scores that rank items): multi-label "none" by default. Under
+  balanced weights both values of every category sit on the same scale, so the self-confidence
+  of a positive and of a negative bit can be compared, which a worst-category item score needs
+  (with "prior", dropped labels ranked worse than chance: AUROC 0.43 against 0.81 on
+  GoEmotions). Single-label "prior": one class per item, nothing to compare across categories,
+  and the calibrated self-confidence ranked injected errors better in every Davidson setting
+  (AUROC 0.985–0.989 against 0.973–0.974 on the unanimous base at 10 %).
 - `filter_by`: single-label "prune_by_noise_rate" (cleanlab's default: estimate from the
   confident joint how many items of each given class really belong to each other class, and
   flag that many, those with the largest margin for the other class); multi-label
@@ -90,6 +94,7 @@ CALIBRATIONS = ("prior", "none")
 # of 28 checks from adding up (GoEmotions, 10 % noise: precision 0.50 -> 0.75, recall 0.95 ->
 # 0.83); single-label loses recall with it (Davidson: 0.86 -> 0.73) for little precision.
 DEFAULT_FILTER = {"single": "prune_by_noise_rate", "multi": "confident_learning"}
+DEFAULT_QUALITY_CALIBRATION = {"single": "prior", "multi": "none"}  # see the module docstring
 
 _CLEANLAB_LOCK = threading.Lock()
 
@@ -316,7 +321,7 @@ def find_label_issues(
     filter_by: str | None = None,
     quality_method: str = "self_confidence",
     calibration: str = "prior",
-    quality_calibration: str = "none",
+    quality_calibration: str | None = None,
     category_names: Sequence[str] | None = None,
 ) -> NoiseReport:
     """Flag gold items whose label looks wrong.
@@ -330,8 +335,11 @@ def find_label_issues(
     Deterministic for a given seed. Raises NotEnoughData (see the module docstring), ValueError
     for malformed input.
     """
+    mode = "multi" if multi_label else "single"
     if filter_by is None:
-        filter_by = DEFAULT_FILTER["multi" if multi_label else "single"]
+        filter_by = DEFAULT_FILTER[mode]
+    if quality_calibration is None:
+        quality_calibration = DEFAULT_QUALITY_CALIBRATION[mode]
     if filter_by not in FILTER_METHODS:
         raise ValueError(f"filter_by must be one of {FILTER_METHODS}")
     if quality_method not in QUALITY_METHODS:

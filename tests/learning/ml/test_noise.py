@@ -104,6 +104,27 @@ def test_single_label_quality_is_lower_for_flipped_rows_and_findings_are_ordered
     assert report.flagged.sum() == len(report.findings)
 
 
+def test_quality_scores_are_prior_calibrated_for_single_label_and_raw_for_multi_label():
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores_per_class
+    from cleanlab.rank import get_label_quality_scores
+
+    texts, urls, _, noisy, _ = single_label_toy()
+    single = run(texts, urls, noisy, multi_label=False)
+    calibrated = prior_corrected(single.pred_proba, noisy, multi_label=False)
+    expected = get_label_quality_scores(
+        single_label_targets(noisy), single_label_proba(calibrated), method="self_confidence"
+    )
+    np.testing.assert_allclose(single.quality, expected)
+    assert single.params["quality_calibration"] == "prior"
+
+    texts, urls, _, noisy_multi, _, _ = multi_label_toy()
+    multi = run(texts, urls, noisy_multi, multi_label=True)
+    assert multi.params["quality_calibration"] == "none"
+    labels = [list(np.flatnonzero(row)) for row in noisy_multi]
+    per_category = np.asarray(get_label_quality_scores_per_class(labels, multi.pred_proba))
+    np.testing.assert_allclose(multi.quality, per_category.min(axis=1))  # uncalibrated P
+
+
 # ------------------------------------------------------------------ multi-label
 
 
