@@ -11,17 +11,21 @@ against the vectorizers) with far less Python work per text:
   are remembered across calls (a pool is scored chunk by chunk, and most words of a chunk were
   seen before); a text is then a row of word occurrences, and one sparse product gives the
   counts.
-- `WordNgramCounts` (word 1–2-grams, vocabulary mode): each token gets an integer id once;
-  unigram columns are an array lookup and bigram columns a sorted search on (id, next id) keys,
-  both vectorised over every token of the call.
+- `WordNgramCounts` (word 1–2-grams, vocabulary mode): tokens never cross whitespace either, so
+  each distinct word is tokenised once into vocabulary token ids; unigram columns are then an
+  array lookup and bigram columns a sorted search on (id, next id) keys, both vectorised over
+  every token of the call.
 
-Memory is bounded: the remembered words or tokens start over past `MAX_REMEMBERED`.
+Both key what they remember by the ids of a `WordIndex`, which `Featurizer.transform` fills
+once per call for both. Memory is bounded: the remembered words start over past
+`MAX_REMEMBERED`.
 """
 
 from __future__ import annotations
 
 import re
-from itertools import chain, islice
+from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,23 +36,46 @@ TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _ID_BITS = 31
 
 
-def _ids(token_lists: list[list[str]], index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
-    """Every token's id in `index` (new tokens get the next ids), and the new tokens in id
-    order. Python touches each distinct token once; the per-token lookup runs in C."""
-    tokens = list(chain.from_iterable(token_lists))
-    new = []
-    for token in dict.fromkeys(tokens):  # distinct, in order of appearance
-        if token not in index:
-            index[token] = len(index)
-            new.append(token)
-    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    return ids, new
+@dataclass(frozen=True)
+class Words:
+    """Texts as word ids: text i is ids[indptr[i]:indptr[i + 1]]. `new`: the words first seen
+    in this call, in id order; `restarted`: the index started over for this call."""
+
+    ids: np.ndarray
+    indptr: np.ndarray
+    new: list[str]
+    restarted: bool
+
+    @property
+    def texts(self) -> int:
+        return len(self.indptr) - 1
 
 
-def _indptr(token_lists: list[list[str]]) -> np.ndarray:
-    indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, token_lists), np.int64, len(token_lists)), out=indptr[1:])
-    return indptr
+class WordIndex:
+    """Ids of the distinct words seen so far: each text lowercased and split on whitespace, as
+    both counters read it (scikit-learn's char_wb n-grams are cut from these words, and its word
+    tokens never cross them)."""
+
+    def __init__(self, max_remembered: int = MAX_REMEMBERED):
+        self.max_remembered = max_remembered
+        self.index: dict[str, int] | None = None
+
+    def add(self, texts: list[str]) -> Words:
+        restarted = self.index is None or len(self.index) > self.max_remembered
+        if restarted:
+            self.index = {}
+        index = self.index
+        word_lists = [text.lower().split() for text in texts]
+        words = list(chain.from_iterable(word_lists))
+        new = []
+        for word in dict.fromkeys(words):  # distinct, in order: Python sees each word once
+            if word not in index:
+                index[word] = len(index)
+                new.append(word)
+        ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, word_lists), np.int64, len(texts)), out=indptr[1:])
+        return Words(ids, indptr, new, restarted)
 
 
 def _char_wb_columns(words: list[str], vocabulary: dict[str, int], low: int, high: int):
@@ -82,9 +109,8 @@ class CharWordCounts:
 
     def __init__(self, counter, max_remembered: int = MAX_REMEMBERED):
         self.counter = counter
-        self.max_remembered = max_remembered
-        self.index: dict[str, int] = {}
-        self.words: sp.csr_matrix | None = None  # (len(index), width) counts per word
+        self.own_index = WordIndex(max_remembered)  # for calls on texts (`__call__`)
+        self.words = sp.csr_matrix((0, self.width), dtype=np.float32)  # counts per word id
 
     @property
     def width(self) -> int:
@@ -105,17 +131,19 @@ class CharWordCounts:
         return counts
 
     def __call__(self, texts: list[str]) -> sp.csr_matrix:
-        if self.words is None or len(self.index) > self.max_remembered:
-            self.index = {}
-            self.words = sp.csr_matrix((0, self.width), dtype=np.float32)
-        token_lists = [text.lower().split() for text in texts]
-        ids, new = _ids(token_lists, self.index)
-        if new:
-            self.words = sp.vstack([self.words, self._count_words(new)], format="csr")
+        return self.count(self.own_index.add(texts))
+
+    def count(self, words: Words) -> sp.csr_matrix:
+        """(n, width) counts of the texts of `words`. Every call's `words` must come from the
+        same WordIndex (the rows remembered are its word ids)."""
+        if words.restarted:
+            self.words = self.words[:0]
+        if words.new:
+            self.words = sp.vstack([self.words, self._count_words(words.new)], format="csr")
         # Occurrences of the words in each text; repeated words are summed by the product.
         occurrences = sp.csr_matrix(
-            (np.ones(len(ids), dtype=np.float32), ids, _indptr(token_lists)),
-            shape=(len(texts), self.words.shape[0]),
+            (np.ones(len(words.ids), dtype=np.float32), words.ids, words.indptr),
+            shape=(words.texts, self.words.shape[0]),
         )
         return (occurrences @ self.words).tocsr()
 
@@ -123,7 +151,12 @@ class CharWordCounts:
 class WordNgramCounts:
     """Word 1- and 2-gram counts of texts for a fixed vocabulary (term -> column), as a
     TfidfVectorizer(analyzer="word", lowercase=True, default token pattern) counts them.
-    `ngram_range` is (1, 1), (1, 2) or (2, 2)."""
+    `ngram_range` is (1, 1), (1, 2) or (2, 2).
+
+    Tokens (`TOKEN`) never cross whitespace, so each distinct whitespace word is tokenised once
+    and remembered as the ids of its tokens: a vocabulary token's id, or one id for every
+    other token (which is in no vocabulary term, and breaks the bigrams it is part of).
+    """
 
     def __init__(self, vocabulary: dict[str, int], ngram_range: tuple[int, int],
                  max_remembered: int = MAX_REMEMBERED):  # fmt: skip
@@ -132,7 +165,6 @@ class WordNgramCounts:
             raise ValueError("WordNgramCounts counts 1- and 2-grams only")
         self.low, self.high = low, high
         self.width = len(vocabulary)
-        self.max_remembered = max_remembered
         self.token_id: dict[str, int] = {}
         unigrams: dict[int, int] = {}
         bigrams: dict[int, int] = {}
@@ -143,30 +175,53 @@ class WordNgramCounts:
                 unigrams[ids[0]] = column
             elif len(parts) == 2:
                 bigrams[(ids[0] << _ID_BITS) | ids[1]] = column
-        self.vocabulary_tokens = len(self.token_id)
-        self.unigram_column = np.full(self.vocabulary_tokens, -1, dtype=np.int64)
+        self.unknown = len(self.token_id)  # the id of every token outside the vocabulary
+        self.unigram_column = np.full(self.unknown + 1, -1, dtype=np.int64)
         if unigrams:
             self.unigram_column[np.fromiter(unigrams, np.int64)] = list(unigrams.values())
         keys = np.fromiter(bigrams, np.int64, count=len(bigrams))
         order = np.argsort(keys)
         self.bigram_keys = keys[order]
         self.bigram_columns = np.fromiter(bigrams.values(), np.int64, count=len(bigrams))[order]
+        self.own_index = WordIndex(max_remembered)  # for calls on texts (`__call__`)
+        self._forget_words()
 
-    def _forget_pool_tokens(self) -> None:
-        """Keep the vocabulary's tokens only (their ids are the first ones)."""
-        self.token_id = dict(islice(self.token_id.items(), self.vocabulary_tokens))
+    def _forget_words(self) -> None:
+        self.word_start = np.zeros(0, dtype=np.int64)  # (words,) first token in word_tokens
+        self.word_length = np.zeros(0, dtype=np.int64)  # (words,) its number of tokens
+        self.word_tokens = np.zeros(0, dtype=np.int64)  # token ids, word after word
+
+    def _remember(self, words: list[str]) -> None:
+        get, unknown = self.token_id.get, self.unknown
+        tokens = [[get(t, unknown) for t in TOKEN.findall(w)] for w in words]
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        starts = len(self.word_tokens) + np.cumsum(lengths) - lengths
+        flat = np.fromiter(chain.from_iterable(tokens), np.int64, int(lengths.sum()))
+        self.word_start = np.concatenate([self.word_start, starts])
+        self.word_length = np.concatenate([self.word_length, lengths])
+        self.word_tokens = np.concatenate([self.word_tokens, flat])
 
     def __call__(self, texts: list[str]) -> sp.csr_matrix:
-        if len(self.token_id) > self.vocabulary_tokens + self.max_remembered:
-            self._forget_pool_tokens()
-        token_lists = [TOKEN.findall(text.lower()) for text in texts]
-        ids, _new = _ids(token_lists, self.token_id)
-        row = np.repeat(np.arange(len(texts)), np.diff(_indptr(token_lists)))
+        return self.count(self.own_index.add(texts))
+
+    def count(self, words: Words) -> sp.csr_matrix:
+        """(n, width) counts of the texts of `words`. Every call's `words` must come from the
+        same WordIndex (what is remembered is keyed by its word ids)."""
+        if words.restarted:
+            self._forget_words()
+        if words.new:
+            self._remember(words.new)
+        # Every token of every text, in order: the remembered tokens of each word occurrence.
+        lengths = self.word_length[words.ids]
+        first = np.cumsum(lengths) - lengths
+        ids = self.word_tokens[
+            np.repeat(self.word_start[words.ids] - first, lengths) + np.arange(int(lengths.sum()))
+        ]
+        text_of_word = np.repeat(np.arange(words.texts), np.diff(words.indptr))
+        row = np.repeat(text_of_word, lengths)
         rows, columns = [], []
         if self.low == 1:
-            known = ids < self.vocabulary_tokens
-            col = np.full(len(ids), -1, dtype=np.int64)
-            col[known] = self.unigram_column[ids[known]]
+            col = self.unigram_column[ids]
             hit = col >= 0
             rows.append(row[hit])
             columns.append(col[hit])
@@ -180,7 +235,7 @@ class WordNgramCounts:
         r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
         c = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
         counts = sp.csr_matrix(
-            (np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(texts), self.width)
+            (np.ones(len(r), dtype=np.float32), (r, c)), shape=(words.texts, self.width)
         )
         counts.sum_duplicates()
         return counts

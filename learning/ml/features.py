@@ -38,7 +38,7 @@ from sklearn.feature_extraction.text import (
     TfidfVectorizer,
 )
 
-from learning.ml.fast_counts import CharWordCounts, WordNgramCounts
+from learning.ml.fast_counts import CharWordCounts, WordIndex, WordNgramCounts
 
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
 _WORD = re.compile(r"[a-z0-9]{2,}")
@@ -180,6 +180,7 @@ class Featurizer:
     def __init__(self, config: FeatureConfig, blocks: list[FeatureBlock]):
         self.config = config
         self.blocks = blocks
+        self._words = WordIndex()  # the words of the texts transformed, for the fast counts
         for block in blocks:
             self._attach(block)
 
@@ -205,9 +206,11 @@ class Featurizer:
         if len(texts) != len(urls):
             raise ValueError("texts and urls must have the same length")
         parts = []
+        words = None
         for block in self.blocks:
             if block._counts is not None:  # the vectorizer's counts, made faster
-                parts.append(_tfidf_of_counts(block._counts(texts), block._transformer))
+                words = self._words.add(texts) if words is None else words
+                parts.append(_tfidf_of_counts(block._counts.count(words), block._transformer))
                 continue
             data = _block_input(block.kind, texts, urls)
             if self.config.hashing:

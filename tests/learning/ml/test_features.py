@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
 from learning.ml.fast_counts import CharWordCounts, WordNgramCounts
@@ -146,21 +147,37 @@ def test_char_counts_made_per_word_equal_the_vectorizers_counts(hashing):
         assert (counts != reference).nnz == 0 and counts.nnz > 0
 
 
-def test_remembered_words_and_tokens_start_over_past_the_limit():
+def test_remembered_words_start_over_past_the_limit():
     featurizer = fit_featurizer(TRICKY, [""] * len(TRICKY), FeatureConfig(min_df=1))
     char = next(b for b in featurizer.blocks if b.kind == "char")
     chars = CharWordCounts(char._counts.counter, max_remembered=3)
-    words = WordNgramCounts({"alpha": 0, "alpha beta": 1}, (1, 2), max_remembered=1)
+    words = WordNgramCounts({"alpha": 0, "alpha beta": 1}, (1, 2), max_remembered=3)
     chars(["alpha beta gamma delta"])
     words(["alpha beta gamma delta"])
 
-    counts = chars(["epsilon zeta Zeta"])  # 4 words remembered > 3: starts over
-    word_counts = words(["zeta alpha beta"])  # 2 pool tokens remembered > 1: starts over
+    # 4 words remembered > 3: both start over with this call's words
+    counts = chars(["epsilon zeta Zeta"])
+    word_counts = words(["zeta alpha beta"])
 
-    assert set(chars.index) == {"epsilon", "zeta"}
+    assert set(chars.own_index.index) == {"epsilon", "zeta"} and chars.words.shape[0] == 2
     assert (counts != chars.counter.transform(["epsilon zeta zeta"])).nnz == 0
-    assert set(words.token_id) == {"alpha", "beta", "zeta"}  # the vocabulary's and the last call's
+    assert set(words.own_index.index) == {"zeta", "alpha", "beta"}
+    assert len(words.word_length) == 3
     assert word_counts.toarray().tolist() == [[1.0, 1.0]]
+
+
+def test_one_word_index_serves_both_counters_of_a_featurizer():
+    config = FeatureConfig(min_df=1, url_tokens=False)
+    featurizer, X = fit_transform(TRICKY, [""] * len(TRICKY), config)
+
+    first = featurizer.transform(TRICKY[:5], [""] * 5)
+    rest = featurizer.transform(TRICKY[5:], [""] * (len(TRICKY) - 5))
+
+    index = featurizer._words.index
+    assert len(index) == len({w for t in TRICKY for w in t.lower().split()})
+    assert all(b._counts.words.shape[0] == len(index) for b in featurizer.blocks[1:])
+    assert all(len(b._counts.word_length) == len(index) for b in featurizer.blocks[:1])
+    assert (sp.vstack([first, rest]) != X).nnz == 0
 
 
 def test_word_counts_equal_the_vectorizers_counts_for_1_and_2_grams():
