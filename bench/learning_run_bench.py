@@ -26,6 +26,8 @@ not part of it and is switched off here). Per run it reports:
   record it, and the total stands in);
 - "picks seen": the same, observed from another database connection that polls for the run's
   pick rows every 0.1 s (the wall clock of the bench, so it includes claiming the run);
+- "CPU s": CPU time of this process during the run (one thread: on a busy machine the wall
+  times exceed it by the time the run waited for a core; PostgreSQL's own work is not in it);
 - the peak RSS of this process during the run (the kernel's high-water mark, VmHWM, reset
   before each run), and the same sampled every 0.2 s as a cross-check. Load a large pool with
   `--runs 0` first: the loader's own memory then stays out of the measuring process.
@@ -268,6 +270,7 @@ def _measure(db_url: str, project) -> dict:
     run, _created = model_run_request(project=project, trigger="manual")
     before = psutil.Process().memory_info().rss
     exact = _reset_vm_hwm()
+    cpu_start = time.process_time()
     start = time.monotonic()
     with (
         common.PeakRss(os.getpid(), interval=0.2) as sampled,
@@ -275,6 +278,7 @@ def _measure(db_url: str, project) -> dict:
     ):
         run = model_run_execute(run_id=run.pk)
         wall = time.monotonic() - start
+        cpu = time.process_time() - cpu_start
     if run.status != "done":
         raise SystemExit(f"run {run.number} {run.status}: {run.error}")
     timings = dict(run.timings)
@@ -288,6 +292,7 @@ def _measure(db_url: str, project) -> dict:
         "picks saved": timings.get("picks saved at", timings["total"]),
         "picks seen": watch.seen if watch.seen is not None else float("nan"),
         "wall": wall,
+        "cpu": cpu,
         "before MB": before / 1024**2,
         "peak MB": (_vm_hwm() if exact else sampled.peak) / 1024**2,
         "sampled MB": sampled.peak / 1024**2,
@@ -302,7 +307,7 @@ def _report(args, rows: list[dict]) -> str:
     keys += sorted({k for r in rows for k in r["timings"]} - set(keys) - {"picks saved at"})
     headers = [
         "run", "gold", "pool", "picked", "released", *keys, "picks saved", "picks seen",
-        "wall s", "RSS before MB", "peak RSS MB", "sampled MB", "artifact MB", "macro-F1",
+        "wall s", "CPU s", "RSS before MB", "peak RSS MB", "sampled MB", "artifact MB", "macro-F1",
     ]  # fmt: skip
     table = []
     for r in rows:
@@ -313,6 +318,7 @@ def _report(args, rows: list[dict]) -> str:
                 r["picks saved"],
                 r["picks seen"],
                 r["wall"],
+                r["cpu"],
                 r["before MB"],
                 r["peak MB"],
                 r["sampled MB"],
