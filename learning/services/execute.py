@@ -8,9 +8,9 @@
    (keyword seeds plus random) instead of a model;
 4. save the picks: one short transaction writes them into the queue (`picks.picks_write`) and
    records them. From here on annotators get the new batch; a cold start is done;
-5. finish, the run still running: store the model artifact in media storage, cross-validate on
-   the feature matrix of step 3 (the per-category metrics of the pages, nothing the queue
-   needs), and mark the run done with its metrics in a second short transaction.
+5. finish, the run still running: cross-validate on the feature matrix of step 3 (the
+   per-category metrics of the pages, nothing the queue needs), store the model artifact in
+   media storage, and mark the run done with its metrics in a second short transaction.
 
 Any error up to step 4 ends the run as failed with its message; nothing was written to the
 queue, which keeps serving the last finished run's picks. An error in step 5 cannot take the

@@ -1,6 +1,6 @@
 """What a model run does with its results (`execute.py` computes them): the transaction that
 puts the picks into the queue, then — the run still running, the queue already serving the new
-batch — storing the model and cross-validating, and the transaction that marks the run done
+batch — cross-validating and storing the model, and the transaction that marks the run done
 with its metrics; and how a run ends when something fails before or after its picks are saved.
 """
 
@@ -149,38 +149,29 @@ def _mark_done(run: ModelRun, now) -> None:
 
 
 def finish(run: ModelRun, outcome: Outcome, clock: RunClock) -> ModelRun:
-    """After the picks are saved: store the model, cross-validate, and mark the run done.
+    """After the picks are saved: cross-validate, store the model, and mark the run done.
     Nothing here touches the queue, and a failure cannot take the picks back: the run ends
-    done with the error recorded and without what failed."""
-    from ..ml.model import NotEnoughData, cross_validate_features
-
-    artifact_name, size, error = "", 0, ""
+    done with the error recorded and without what failed (a failed cross-validation still
+    stores the model, a failed store still keeps the metrics)."""
+    artifact_name, size = "", 0
+    errors: list[str] = []
     cv: dict = {}
-
-    def progress(fraction: float) -> None:
-        clock.report("cross-validating", fraction)
-
+    try:
+        cv = _cross_validate(run, outcome, clock)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; the picks stay
+        logger.exception("model run %s: cross-validation failed after saving its picks", run.pk)
+        errors.append(f"{type(exc).__name__}: {exc}")
     try:
         with clock.phase("storing the model"):
             data = outcome.model.to_bytes()
             artifact_name, size = _store_artifact(run, data), len(data)
-        del data
-        with clock.phase("cross-validating"):
-            try:
-                metrics = cross_validate_features(
-                    outcome.X, outcome.Y, multi_label=run.parameters["multi_label"],
-                    seed=run.seed, on_fold=lambda done, total: progress(done / total),
-                )  # fmt: skip
-            except NotEnoughData as exc:
-                cv["note"] = f"Not cross-validated: {exc}"
-            else:
-                cv.update(metrics.as_dict())
     except Exception as exc:  # noqa: BLE001 - recorded on the run; the picks stay
-        logger.exception("model run %s failed after saving its picks", run.pk)
-        error = (
-            "Failed after its picks were saved (they stay in the queue): "
-            f"{type(exc).__name__}: {exc}"
-        )[:ERROR_MAX_CHARS]
+        logger.exception("model run %s: storing the model failed", run.pk)
+        errors.append(f"{type(exc).__name__}: {exc}")
+    error = ""
+    if errors:
+        error = "Failed after its picks were saved (they stay in the queue): " + "; ".join(errors)
+    error = error[:ERROR_MAX_CHARS]
     try:
         return _save_results(run, cv, artifact_name, size, error, clock)
     except Exception as exc:  # noqa: BLE001 - e.g. the database went away
@@ -196,6 +187,25 @@ def finish(run: ModelRun, outcome: Outcome, clock: RunClock) -> ModelRun:
             finished_at=timezone.now(),
         )
         return ModelRun.objects.get(pk=run.pk)
+
+
+def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
+    """Per-category metrics of the model, 5-fold, on the feature matrix the model was fitted
+    on; progress fold by fold. Too few labels give a note instead."""
+    from ..ml.model import NotEnoughData, cross_validate_features
+
+    def progress(done: int, total: int) -> None:
+        clock.report("cross-validating", done / total)
+
+    with clock.phase("cross-validating"):
+        try:
+            metrics = cross_validate_features(
+                outcome.X, outcome.Y, multi_label=run.parameters["multi_label"], seed=run.seed,
+                on_fold=progress,
+            )  # fmt: skip
+        except NotEnoughData as exc:
+            return {"note": f"Not cross-validated: {exc}"}
+    return metrics.as_dict()
 
 
 def _save_results(

@@ -1,5 +1,5 @@
 """After a model run saves its picks (learning/services/run_results.py): the queue serves them
-while the run stores its model and cross-validates; a second delivery, a failure or the
+while the run cross-validates and stores its model; a second delivery, a failure or the
 timeout after that point never takes them back."""
 
 import pytest
@@ -117,7 +117,7 @@ def test_a_failing_cross_validation_keeps_the_saved_picks(data, monkeypatch):
     assert "Failed after its picks were saved" in run.error
     assert "RuntimeError: out of memory in fold 3" in run.error
     assert "macro_f1" not in run.metrics and "per_category" not in run.metrics
-    # The picks stay in the queue, served first; the model was stored before
+    # The picks stay in the queue, served first; the model is stored all the same
     assert Item.objects.filter(selection_run_id=run.pk).count() == run.picked_count > 0
     assert PickedItem.objects.filter(run=run).count() == run.picked_count
     claim = item_claim_next(project=data.project, annotator=member(data.project))
@@ -125,6 +125,21 @@ def test_a_failing_cross_validation_keeps_the_saved_picks(data, monkeypatch):
     assert run.artifact and run.artifact_size > 0
     # And the project is not blocked
     assert _request(data.project).number == 2
+
+
+def test_a_failure_storing_the_model_keeps_the_picks_and_the_metrics(data, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("learning.services.run_results._store_artifact", broken)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    assert run.status == ModelRun.Status.DONE
+    assert "after its picks were saved" in run.error and "OSError: No space left" in run.error
+    assert not run.artifact and run.artifact_size == 0
+    assert run.metrics["folds"] == 5 and "macro_f1" in run.metrics
+    assert Item.objects.filter(selection_run_id=run.pk).count() == run.picked_count > 0
 
 
 def test_a_failure_while_saving_the_metrics_keeps_the_saved_picks(data, monkeypatch):
