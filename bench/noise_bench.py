@@ -224,11 +224,13 @@ def run_timing(args) -> list[dict]:
                 seed=run,
                 folds=5,
                 c=args.c,
+                threads=args.threads,
             )
             row = {
                 "multi_label": multi_label,
                 "run": run,
                 "items": len(texts),
+                "threads": args.threads,
                 "categories": Y.shape[1],
                 "wall": time.perf_counter() - wall,
                 "cpu": time.process_time() - cpu,
@@ -369,6 +371,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--timing-only", action="store_true")
     ap.add_argument("--timing-items", type=int, default=50_000)
     ap.add_argument("--timing-runs", type=int, default=3)
+    ap.add_argument(
+        "--threads", type=int, default=2, help="folds fitted at once in the timing (the app's "
+        "GOLDSET_LEARNING_CV_THREADS default)",
+    )  # fmt: skip
     ap.add_argument("--out", default="noise_bench")
     args = ap.parse_args()
     extra = {"char_ngrams": tuple(args.char_ngrams)} if args.char_ngrams else {}

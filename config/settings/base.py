@@ -234,6 +234,9 @@ GOLDSET = {
     # probabilities (a class with fewer gold items than K is left out of the check), and
     # whether every successful model run asks for a check of the gold labels afterwards.
     "LEARNING_NOISE_FOLDS": int(os.environ.get("GOLDSET_LEARNING_NOISE_FOLDS", "5")),
+    # Cross-validation folds fitted at once, in threads of the worker (model runs' metrics and
+    # the label-noise check); the cores one worker process may use.
+    "LEARNING_CV_THREADS": int(os.environ.get("GOLDSET_LEARNING_CV_THREADS", "2")),
     "LEARNING_NOISE_AFTER_MODEL_RUN": env_bool("GOLDSET_LEARNING_NOISE_AFTER_MODEL_RUN", True),
 }
 

@@ -8,11 +8,18 @@ positives still lands in several test folds. The featurizer learns no labels, so
 once on all texts; only the classifier is refitted per fold (5× cheaper, no label leakage).
 The `*_features` variants take that matrix directly: a model run featurizes its gold texts
 once, for the model it fits and for its cross-validation.
+
+`threads` > 1 fits that many folds at once in threads of this process (a daemon Celery worker
+may not start processes, but threads are fine). Most of a fit runs outside the GIL (scipy's
+sparse products, scikit-learn's loss), so two threads use both cores of a 2-core machine. The
+result does not depend on `threads`: every fold is fitted exactly as it would be alone (folds
+small enough for liblinear, whose random generator is process-wide, are fitted one by one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +28,7 @@ import scipy.sparse as sp
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
+from learning.ml import classifier
 from learning.ml.classifier import fit_linear, indicator
 from learning.ml.features import FeatureConfig, fit_transform
 
@@ -108,6 +116,7 @@ def out_of_fold_proba(
     seed: int,
     folds: int = 5,
     c: float = 1.0,
+    threads: int = 1,
 ) -> tuple[np.ndarray, int]:
     """Out-of-fold P(category), (n, C), and the number of folds used.
 
@@ -120,7 +129,9 @@ def out_of_fold_proba(
         raise ValueError("texts, urls and Y must have the same number of rows")
     _check_rows(n, folds)
     X = fit_transform(texts, urls, features)[1]
-    return out_of_fold_proba_features(X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c)
+    return out_of_fold_proba_features(
+        X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c, threads=threads
+    )
 
 
 def _check_rows(n: int, folds: int) -> int:
@@ -139,23 +150,45 @@ def out_of_fold_proba_features(
     folds: int = 5,
     c: float = 1.0,
     on_fold: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> tuple[np.ndarray, int]:
     """`out_of_fold_proba` on rows already featurized (X: (n, F) from the featurizer fitted on
     all n texts, as `fit_transform` returns it). `on_fold(done, total)` is called after each
-    fold (progress)."""
+    fold (progress), always from the calling thread."""
     Y = indicator(Y, multi_label=multi_label)
     n = Y.shape[0]
     if X.shape[0] != n:
         raise ValueError("X and Y must have the same number of rows")
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
     used = _check_rows(n, folds)
     proba = np.zeros(Y.shape, dtype=np.float64)
     splitter = StratifiedKFold(n_splits=used, shuffle=True, random_state=seed)
-    for done, (train, test) in enumerate(splitter.split(np.zeros(n), _strata(Y, used)), 1):
+    splits = list(splitter.split(np.zeros(n), _strata(Y, used)))
+
+    def fold(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         weights = fit_linear(X[train], Y[train], multi_label=multi_label, seed=seed, c=c)
         full = weights.full_proba(X[test])
-        proba[test] = full if multi_label else full[:, : Y.shape[1]]
-        if on_fold is not None:
-            on_fold(done, used)
+        return test, (full if multi_label else full[:, : Y.shape[1]])
+
+    if min(len(train) for train, _ in splits) < classifier.LIBLINEAR_MAX_ROWS:
+        # liblinear (small folds) seeds one process-wide random generator, so folds fitted at
+        # once would change each other's results; small folds are quick anyway.
+        threads = 1
+    if threads == 1:
+        results = (fold(train, test) for train, test in splits)
+    else:
+        pool = ThreadPoolExecutor(max_workers=min(threads, used))
+        futures = [pool.submit(fold, train, test) for train, test in splits]
+        results = (future.result() for future in as_completed(futures))
+    try:
+        for done, (test, fold_proba) in enumerate(results, 1):
+            proba[test] = fold_proba
+            if on_fold is not None:
+                on_fold(done, used)
+    finally:
+        if threads > 1:
+            pool.shutdown(cancel_futures=True)
     return proba, used
 
 
@@ -187,12 +220,14 @@ def cross_validate_features(
     folds: int = 5,
     c: float = 1.0,
     on_fold: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> CVMetrics:
     """`cross_validate` on rows already featurized (X: (n, F), e.g. the matrix
     `fit_with_features` returns): the same folds and the same scores, without featurizing the
     texts again."""
     proba, used = out_of_fold_proba_features(
-        X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c, on_fold=on_fold
-    )
+        X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c, on_fold=on_fold,
+        threads=threads,
+    )  # fmt: skip
     predicted = decide(proba, multi_label=multi_label)
     return score_predictions(indicator(Y, multi_label=multi_label), predicted, folds=used)

@@ -323,6 +323,7 @@ def find_label_issues(
     calibration: str = "prior",
     quality_calibration: str | None = None,
     category_names: Sequence[str] | None = None,
+    threads: int = 1,
 ) -> NoiseReport:
     """Flag gold items whose label looks wrong.
 
@@ -330,7 +331,8 @@ def find_label_issues(
     hold at most one 1 (all-zero = "none of these"). pred_proba: optional (n, C) out-of-fold
     P(category) (single-label: the C category columns, P(none) = 1 - row sum); computed with
     `folds`-fold cross-validation of the project model (`features`, `c`, `seed`) when omitted.
-    `category_names` (C) only make the NotEnoughData message readable.
+    `category_names` (C) only make the NotEnoughData message readable. `threads`: folds fitted
+    at once (`evaluation.out_of_fold_proba_features`); the report does not depend on it.
 
     Deterministic for a given seed. Raises NotEnoughData (see the module docstring), ValueError
     for malformed input.
@@ -357,8 +359,9 @@ def find_label_issues(
     started = time.perf_counter()
     if pred_proba is None:
         P, used = out_of_fold_proba(
-            texts, urls, Y, multi_label=multi_label, features=features, seed=seed, folds=folds, c=c
-        )
+            texts, urls, Y, multi_label=multi_label, features=features, seed=seed, folds=folds,
+            c=c, threads=threads,
+        )  # fmt: skip
     else:
         P, used = _check_proba(pred_proba, Y.shape), 0
     oof_done = time.perf_counter()

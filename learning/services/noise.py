@@ -243,6 +243,7 @@ def _check(run: NoiseRun, clock: _Clock, data: selectors.TrainingData):
             seed=run.seed,
             folds=run.parameters["folds"],
             category_names=[c["name"] for c in run.categories],
+            threads=settings.GOLDSET["LEARNING_CV_THREADS"],
         )
 
 

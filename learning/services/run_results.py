@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -201,7 +202,7 @@ def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
         try:
             metrics = cross_validate_features(
                 outcome.X, outcome.Y, multi_label=run.parameters["multi_label"], seed=run.seed,
-                on_fold=progress,
+                on_fold=progress, threads=settings.GOLDSET["LEARNING_CV_THREADS"],
             )  # fmt: skip
         except NotEnoughData as exc:
             return {"note": f"Not cross-validated: {exc}"}

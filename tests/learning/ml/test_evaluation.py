@@ -115,3 +115,34 @@ def test_cross_validating_a_feature_matrix_scores_like_the_texts_and_reports_eac
         cross_validate_features(X[:10], noisy, multi_label=True, seed=0)
     with pytest.raises(NotEnoughData):
         cross_validate_features(X[:3], noisy[:3], multi_label=True, seed=0)
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+@pytest.mark.parametrize("liblinear_max_rows", [0, 5000])  # L-BFGS folds / liblinear folds
+def test_folds_fitted_in_threads_give_the_same_probabilities_and_report_from_the_caller(
+    multi_label, liblinear_max_rows, monkeypatch
+):
+    import threading
+
+    from learning.ml import classifier
+    from learning.ml.evaluation import out_of_fold_proba_features
+
+    monkeypatch.setattr(classifier, "LIBLINEAR_MAX_ROWS", liblinear_max_rows)
+
+    texts, urls, Y = make_dataset(150, [0.3, 0.2, 0.1], multi_label=multi_label, seed=5)
+    X = fit_transform(texts, urls, SMALL)[1]
+    reports = []
+
+    def on_fold(done, total):
+        reports.append((done, total, threading.current_thread() is threading.main_thread()))
+
+    alone, used = out_of_fold_proba_features(X, Y, multi_label=multi_label, seed=2)
+    threaded, used_threaded = out_of_fold_proba_features(
+        X, Y, multi_label=multi_label, seed=2, threads=3, on_fold=on_fold
+    )
+
+    np.testing.assert_array_equal(threaded, alone)
+    assert used == used_threaded == 5
+    assert reports == [(k, 5, True) for k in range(1, 6)]
+    with pytest.raises(ValueError, match="threads"):
+        out_of_fold_proba_features(X, Y, multi_label=multi_label, seed=2, threads=0)
