@@ -20,7 +20,9 @@ Two independent draws over the whole pool, whose union is the batch:
    (`sampling.capped_inclusion`).
    The rare hunt is one strategy per category, its b_rare split in proportion to
    1 / (1 + gold positives of the category): the category with the fewest gold positives gets
-   the most picks, each ranked by P(category).
+   the most picks, each ranked by P(category). A category the model predicts as a constant
+   (no gold positive yet) is ranked by the model's entropy instead: a constant ranks nothing,
+   and a uniform draw wasted the hunt's largest shares (docs/benchmarks.md).
 
 An item's inclusion probability is π = 1 − (1 − π^a)(1 − π^m): the draws are independent.
 Σπ over the pool = b_a + b_m · (1 − b_a / N) is the expected batch size; a batch can be short by
@@ -180,11 +182,19 @@ def _contributions(
             continue
         allocation = 1.0 / (1.0 + gold_positive_counts.astype(np.float64))
         allocation /= allocation.sum()
+        explore = None
         for c in np.flatnonzero(allocation > 0):
             part = expected * allocation[c]
+            s = proba[:, c]
+            if np.ptp(s) == 0:
+                # No gold positive yet: P(category) is a constant that ranks nothing, so the
+                # hunt explores where the model is least sure (entropy) instead of uniformly.
+                if explore is None:
+                    explore = query.entropy_scores(proba, multi_label=multi_label)
+                s = explore
             labels.append(("rare", int(c)))
-            columns.append(part * _rank_weights(proba[:, c], part, mix.spread))
-            scores.append(proba[:, c])
+            columns.append(part * _rank_weights(s, part, mix.spread))
+            scores.append(s)
     n = len(proba)
     if not columns:
         return labels, np.zeros((n, 0)), np.zeros((n, 0))

@@ -141,6 +141,24 @@ def test_rare_hunt_targets_the_category_with_the_fewest_gold_positives():
     assert design.score[10] == pytest.approx(0.9)
 
 
+def test_rare_hunt_for_a_category_without_gold_positives_explores_by_entropy():
+    # Category 0 has no gold positive: the model predicts it as a constant 0, which ranks
+    # nothing. Its (large) share of the hunt goes to the items the model is least sure about.
+    proba = np.zeros((100, 2))
+    proba[:, 1] = np.linspace(0.01, 0.99, 100)  # item 49/50 nearest 0.5: highest entropy
+    mix = StrategyMix(uncertainty=0.0, rare=0.9, audit=0.1)
+
+    design = selection_design(
+        proba, multi_label=True, gold_positive_counts=np.array([0, 1_000]), mix=mix,
+        batch_size=10,
+    )  # fmt: skip
+
+    uncertain, sure = np.arange(45, 55), np.r_[0:5, 95:100]
+    assert design.pi_model[uncertain].min() > 3 * design.pi_model[sure].max()
+    assert (design.pi > 0).all() and design.pi_model.sum() == pytest.approx(9)
+    assert set(design.reason[uncertain]) == {"rare"} and set(design.category[uncertain]) == {0}
+
+
 def test_same_seed_same_batch_other_seed_other_batch():
     proba = pool()
     kwargs = {"multi_label": True, "gold_positive_counts": np.array([1, 2, 3, 4]), "mix": MIXED}
