@@ -64,9 +64,9 @@ bench-dashboard: install
 	$(BIN)/python bench/dashboard_bench.py
 
 # Active learning core: training/selection speed, then the oracle simulation on GoEmotions and
-# Davidson (../shared/datasets; about an hour on 2 shared cores). Results in bench/out/learning/.
-LEARNING_SIM_GOEMOTIONS ?= --strategies uncertainty,entropy,multilabel,rare,entropy+rare,mixed --budget 2000 --batch 100 --seeds 0,1,2
-LEARNING_SIM_DAVIDSON ?= --strategies uncertainty,margin,entropy,rare,margin+rare,entropy+rare,mixed --budget 2000 --batch 100 --seeds 0,1,2
+# Davidson (../shared/datasets; about half an hour on 2 shared cores). Results in bench/out/learning/.
+LEARNING_SIM_GOEMOTIONS ?= --strategies entropy,entropy@2+rare@1,entropy+rare,mixed --budget 2000 --batch 25 --audit 0.05 --spread 2 --seeds 0,1,2
+LEARNING_SIM_DAVIDSON ?= --strategies margin,uncertainty,entropy+rare,mixed --budget 2000 --batch 25 --audit 0.05 --spread 2 --seeds 0,1,2,3,4
 bench-learning: install
 	$(BIN)/python bench/learning_bench.py
 	$(BIN)/python manage.py simulate_learning --dataset goemotions $(LEARNING_SIM_GOEMOTIONS) --out bench/out/learning/goemotions

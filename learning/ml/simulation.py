@@ -33,23 +33,31 @@ def strategy_mix(name: str, *, audit: float, spread: float | None = None) -> Str
 
     "random": audit only. "uncertainty", "margin", "entropy", "rare", "multilabel" (or
     "multilabel:<modAL strategy>"): that strategy with an audit share of `audit`; several joined
-    by "+" (e.g. "entropy+rare") share 1 − audit equally. "mixed": the project default
-    `StrategyMix()`. `spread`: StrategyMix.spread (None: its default).
+    by "+" (e.g. "entropy+rare") share 1 − audit equally, or in proportion to weights written
+    after "@" ("entropy@2+rare@1": two thirds and one third of 1 − audit). "mixed": the project
+    default `StrategyMix()`. `spread`: StrategyMix.spread (None: its default).
     """
     extra: dict[str, Any] = {} if spread is None else {"spread": spread}
     if name == "random":
         return StrategyMix(uncertainty=0.0, rare=0.0, audit=1.0)
     if name == "mixed":
         return StrategyMix(**extra)
-    shares = dict.fromkeys(BASIC, 0.0)
-    parts = name.split("+")
-    for part in parts:
+    weights = dict.fromkeys(BASIC, 0.0)
+    for part in name.split("+"):
+        part, _, weight = part.partition("@")
         base, _, variant = part.partition(":")
-        if base not in BASIC or (variant and base != "multilabel") or shares[base]:
+        if base not in BASIC or (variant and base != "multilabel") or weights[base]:
             raise ValueError(f"unknown strategy {name!r}")
-        shares[base] = (1.0 - audit) / len(parts)
+        try:
+            weights[base] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"unknown strategy {name!r}") from None
+        if not (np.isfinite(weights[base]) and weights[base] > 0):
+            raise ValueError(f"unknown strategy {name!r}")
         if variant:
             extra["multilabel_strategy"] = variant
+    total = sum(weights.values())
+    shares = {k: (1.0 - audit) * w / total for k, w in weights.items()}
     return StrategyMix(**shares, audit=audit, **extra)
 
 

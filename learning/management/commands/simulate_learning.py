@@ -142,7 +142,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--strategies",
             default="uncertainty,margin,entropy,multilabel,rare,mixed",
-            help="comma list (random is always run); multilabel:<modAL name> picks a variant",
+            help="comma list (random is always run); multilabel:<modAL name> picks a variant; "
+            "a+b splits the model share equally, a@2+b@1 in proportion 2:1",
         )
         parser.add_argument("--seeds", type=_ints, default=(0, 1, 2))
         parser.add_argument("--budget", type=int, default=2000, help="labels per run")

@@ -9,7 +9,7 @@ import pytest
 
 from learning.ml import simulation_report as report
 from learning.ml.features import FeatureConfig
-from learning.ml.simulation import SimulationConfig, run_simulation, strategy_mix
+from learning.ml.simulation import BASIC, SimulationConfig, run_simulation, strategy_mix
 from tests.learning.ml.synthetic import make_dataset
 from tests.shared_data import shared_datasets
 
@@ -26,7 +26,10 @@ def test_strategy_names_map_to_mixes():
     assert strategy_mix("mixed", audit=0.1).rare == 0.5
     both = strategy_mix("entropy+rare", audit=0.1)
     assert both.entropy == pytest.approx(0.45) and both.rare == pytest.approx(0.45)
-    for bad in ("bogus", "rare:x", "multilabel:bogus", "rare+rare", "rare+"):
+    weighted = strategy_mix("margin@3+rare@1", audit=0.2)
+    assert weighted.margin == pytest.approx(0.6) and weighted.rare == pytest.approx(0.2)
+    assert weighted.audit == 0.2 and sum(weighted.as_dict()[k] for k in BASIC) == pytest.approx(0.8)
+    for bad in ("bogus", "rare:x", "multilabel:bogus", "rare+rare", "rare+", "rare@0", "rare@x"):
         with pytest.raises(ValueError):
             strategy_mix(bad, audit=0.1)
 
