@@ -138,12 +138,17 @@ def project_fresh(database_url: str, run: int) -> str:
             conn.execute("DELETE FROM annotation_project WHERE id = %s", [pid])
         if old:
             conn.execute("VACUUM ANALYZE annotation_item")
-        conn.execute(
-            "INSERT INTO annotation_project (name, slug, description, guidelines, "
-            "guidelines_version, multi_label, overlap, lease_minutes, created_at, updated_at) "
-            "VALUES (%s, %s, '', '', 1, true, 2, 10, now(), now())",
-            [f"Import bench {run}", slug],
-        )
+    # Through the ORM, so every column of the current schema gets its default.
+    code = (
+        "from annotation.models import Project; "
+        f"Project.objects.create(name='Import bench {run}', slug='{slug}', overlap=2)"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=_env(database_url),
+        check=True,
+    )
     return slug
 
 
