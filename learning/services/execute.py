@@ -31,8 +31,9 @@ from annotation.models import Item
 
 from .. import selectors
 from ..models import ModelRun
+from .clock import RunClock
 from .picks import RankedPick
-from .run_results import Outcome, RunClock, fail, finish, save_picks
+from .run_results import Outcome, fail, finish, save_picks
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def model_run_execute(*, run_id: int) -> ModelRun:
     run = _claim(run_id)
     if run is None:
         return ModelRun.objects.get(pk=run_id)
-    clock = RunClock(run.pk)
+    clock = RunClock(ModelRun, run.pk)
     try:
         outcome = _compute(run, clock)
         saved = save_picks(run, outcome, clock)

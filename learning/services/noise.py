@@ -27,8 +27,6 @@ the gold-question page.
 """
 
 import logging
-import time
-from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
@@ -41,6 +39,7 @@ from annotation.models import Project
 
 from .. import selectors
 from ..models import ModelRun, NoiseRun
+from .clock import RunClock
 from .noise_annotators import annotator_figures
 from .noise_issues import label_issue_raise, label_issue_sync
 from .runs import stale_after
@@ -149,33 +148,6 @@ def noise_run_expire_stale(*, project: Project | None = None, now: datetime | No
     return failed
 
 
-class _Clock:
-    """Per-phase timings, and progress written to the run row as the run goes."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self.timings: dict[str, float] = {}
-        self.started = time.monotonic()
-
-    def report(self, phase: str, fraction: float) -> None:
-        # Autocommit: its own tiny statement, visible to the polling page at once.
-        NoiseRun.objects.filter(pk=self.run_id, status=NoiseRun.Status.RUNNING).update(
-            phase=phase, progress=min(1.0, max(0.0, float(fraction)))
-        )
-
-    @contextmanager
-    def phase(self, name: str):
-        self.report(name, 0.0)
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - start, 3)
-
-    def total(self) -> dict[str, float]:
-        return {**self.timings, "total": round(time.monotonic() - self.started, 3)}
-
-
 def noise_run_execute(*, run_id: int) -> NoiseRun:
     """Run a queued noise run; any other run is returned untouched. Precondition: no
     transaction open (the task calls this directly). Never raises for a failure of the run
@@ -183,7 +155,7 @@ def noise_run_execute(*, run_id: int) -> NoiseRun:
     run = _claim(run_id)
     if run is None:
         return NoiseRun.objects.get(pk=run_id)
-    clock = _Clock(run.pk)
+    clock = RunClock(NoiseRun, run.pk)
     from ..ml.evaluation import NotEnoughData
 
     try:
@@ -229,7 +201,7 @@ def _names(run: NoiseRun, indices) -> list[str]:
     return [names[i] if i < len(names) else "none of these" for i in indices]
 
 
-def _check(run: NoiseRun, clock: _Clock, data: selectors.TrainingData):
+def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
     from ..ml.features import FeatureConfig
     from ..ml.noise import find_label_issues
 
@@ -247,7 +219,7 @@ def _check(run: NoiseRun, clock: _Clock, data: selectors.TrainingData):
         )
 
 
-def _raise(run: NoiseRun, clock: _Clock, data: selectors.TrainingData, report) -> dict:
+def _raise(run: NoiseRun, clock: RunClock, data: selectors.TrainingData, report) -> dict:
     """One short transaction per flag (module docstring, step 4). Returns outcome counts."""
     outcomes: dict[str, int] = {}
     category_ids = [c["id"] for c in run.categories]
@@ -272,7 +244,7 @@ def _raise(run: NoiseRun, clock: _Clock, data: selectors.TrainingData, report) -
     return outcomes
 
 
-def _finish(run: NoiseRun, clock: _Clock, status: str, **fields) -> NoiseRun:
+def _finish(run: NoiseRun, clock: RunClock, status: str, **fields) -> NoiseRun:
     # Only a running run ends here: one the timeout failed meanwhile keeps that message.
     NoiseRun.objects.filter(pk=run.pk, status=NoiseRun.Status.RUNNING).update(
         status=status, timings=clock.total(), finished_at=timezone.now(), **fields
@@ -302,6 +274,6 @@ def _end(run, clock, status, message, gold_count) -> NoiseRun:
     )
 
 
-def _fail(run: NoiseRun, exc: BaseException, clock: _Clock) -> NoiseRun:
+def _fail(run: NoiseRun, exc: BaseException, clock: RunClock) -> NoiseRun:
     message = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
     return _finish(run, clock, NoiseRun.Status.FAILED, error=message, phase="failed")

@@ -6,7 +6,6 @@ with its metrics; and how a run ends when something fails before or after its pi
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from .. import selectors
 from ..models import ModelRun, PickedItem
+from .clock import RunClock
 from .picks import RankedPick, picks_write
 
 logger = logging.getLogger(__name__)
@@ -40,33 +40,6 @@ class Outcome:
     model: Any = None
     X: Any = None
     Y: np.ndarray | None = None
-
-
-class RunClock:
-    """Per-phase timings, and progress written to the run row as the run goes."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self.timings: dict[str, float] = {}
-        self.started = time.monotonic()
-
-    def report(self, phase: str, fraction: float) -> None:
-        # Autocommit: its own tiny transaction, visible to the polling page at once.
-        ModelRun.objects.filter(pk=self.run_id, status=ModelRun.Status.RUNNING).update(
-            phase=phase, progress=min(1.0, max(0.0, float(fraction)))
-        )
-
-    @contextmanager
-    def phase(self, name: str):
-        self.report(name, 0.0)
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - start, 3)
-
-    def total(self) -> dict[str, float]:
-        return {**self.timings, "total": round(time.monotonic() - self.started, 3)}
 
 
 def _store_artifact(run: ModelRun, data: bytes) -> str:
