@@ -5,6 +5,10 @@ Reads a labeled file, splits it into a pool and a held-out test set, runs
 summary.md into --out. A development and benchmarking tool: the app never depends on these
 datasets.
 
+`--from-runs DIR,DIR,...` runs nothing: it merges the curves of earlier outputs of this command
+on the same dataset and settings (e.g. seeds 0-4 and 5-9 run in two processes, one per core)
+and writes the summary of all their seeds into --out.
+
 Datasets (--dataset takes a name under --datasets-root, or a path):
 - goemotions: a folder with train/dev/test.tsv.gz and labels.txt; multi-label, 28 categories.
   Pool = train (+ dev), test = the official test split.
@@ -156,17 +160,31 @@ class Command(BaseCommand):
         parser.add_argument("--pool-size", type=int, default=0, help="cap the pool (0: all)")
         parser.add_argument("--rare", type=int, default=3, help="how many rarest categories")
         parser.add_argument("--out", type=Path, default=None, help="output folder")
+        parser.add_argument(
+            "--from-runs", default="",
+            help="comma list of earlier --out folders of this dataset: merge their curves "
+            "(disjoint seeds, the same settings) and summarize them; runs nothing",
+        )  # fmt: skip
 
     def handle(self, *args, **opts):
         name, data = load_dataset(opts["dataset"], opts["datasets_root"])
-        strategies = [s.strip() for s in opts["strategies"].split(",") if s.strip()]
-        if not data.multi_label:  # the multi-label strategies need a multi-label project
-            strategies = [s for s in strategies if not s.startswith("multilabel")]
         pool = np.flatnonzero(~data.test_mask)
         if opts["pool_size"] and opts["pool_size"] < len(pool):
             rng = np.random.default_rng(12345)
             pool = np.sort(rng.choice(pool, opts["pool_size"], replace=False))
         test = np.flatnonzero(data.test_mask)
+        if opts["from_runs"]:
+            folders = [Path(p.strip()) for p in opts["from_runs"].split(",") if p.strip()]
+            try:
+                result = _merged(folders, data, pool_size=len(pool), test_size=len(test),
+                                 pool_positives=data.Y[pool].sum(axis=0))  # fmt: skip
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self._write(result, name, opts)
+            return
+        strategies = [s.strip() for s in opts["strategies"].split(",") if s.strip()]
+        if not data.multi_label:  # the multi-label strategies need a multi-label project
+            strategies = [s for s in strategies if not s.startswith("multilabel")]
         try:
             config = SimulationConfig(
                 strategies=tuple(strategies),
@@ -186,6 +204,9 @@ class Command(BaseCommand):
             )  # fmt: skip
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        self._write(result, name, opts)
+
+    def _write(self, result, name: str, opts) -> None:
         out = opts["out"] or Path("simulation-out") / name
         out.mkdir(parents=True, exist_ok=True)
         summary = report.summarize(result, rare=opts["rare"], dataset=name)
@@ -196,3 +217,53 @@ class Command(BaseCommand):
         (out / "summary.md").write_text(markdown)
         self.stdout.write(markdown)
         self.stdout.write(f"Wrote {out}/curves.csv, curves.png, summary.json, summary.md")
+
+
+SETTINGS = ("budget", "batch", "initial", "audit_share", "spread", "multi_label")
+
+
+def _merged(folders: list[Path], data: Dataset, *, pool_size: int, test_size: int,
+            pool_positives: np.ndarray):  # fmt: skip
+    """One result from the curves.csv and summary.json of earlier outputs (see the module
+    docstring): every folder must hold both, with the same settings, strategies and pool, and
+    seeds no other folder holds."""
+    import json
+
+    if not folders:
+        raise ValueError("--from-runs names no folder")
+    summaries, texts = [], []
+    for folder in folders:
+        try:
+            summaries.append(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+            texts.append((folder / "curves.csv").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{folder}: no readable summary.json and curves.csv ({exc})") from exc
+    first = summaries[0]
+    seeds: list[int] = []
+    for folder, summary in zip(folders, summaries, strict=True):
+        differ = [k for k in SETTINGS if summary.get(k) != first.get(k)]
+        if list(summary["strategies"]) != list(first["strategies"]):
+            differ.append("strategies")
+        if (summary["pool_size"], summary["test_size"]) != (pool_size, test_size):
+            differ.append("pool or test size (another dataset or --pool-size?)")
+        if differ:
+            raise ValueError(f"{folder} differs from {folders[0]} in {', '.join(differ)}")
+        repeated = set(seeds) & set(summary["seeds"])
+        if repeated:
+            raise ValueError(f"{folder} repeats seed(s) {sorted(repeated)}")
+        seeds.extend(summary["seeds"])
+    config = SimulationConfig(
+        strategies=tuple(first["strategies"]),
+        seeds=tuple(seeds),
+        budget=first["budget"],
+        batch=first["batch"],
+        initial=first["initial"],
+        multi_label=first["multi_label"],
+        audit=first["audit_share"],
+        spread=first["spread"],
+    )
+    return report.result_from_csv(
+        texts, config=config, category_names=data.names,
+        pool_positives=[int(v) for v in pool_positives], pool_size=pool_size,
+        test_size=test_size,
+    )  # fmt: skip

@@ -51,3 +51,44 @@ def test_a_missing_dataset_or_a_bad_strategy_is_a_clear_error(tmp_path):
             "--out", str(tmp_path / "out"),
         )  # fmt: skip
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_runs_of_disjoint_seeds_merge_into_one_summary(tmp_path):
+    data = tmp_path / "tiny.csv"
+    write_csv(data)
+    common = ["--dataset", str(data), "--strategies", "rare", "--budget", "60", "--batch", "20",
+              "--initial", "20", "--rare", "1"]  # fmt: skip
+    for seeds, folder in (("0", "0"), ("1", "1"), ("0,1", "both")):
+        call_command(
+            "simulate_learning", *common, "--seeds", seeds, "--out", str(tmp_path / folder)
+        )
+
+    call_command(
+        "simulate_learning", "--dataset", str(data), "--rare", "1",
+        "--from-runs", f"{tmp_path / '0'},{tmp_path / '1'}", "--out", str(tmp_path / "merged"),
+    )  # fmt: skip
+
+    merged = json.loads((tmp_path / "merged" / "summary.json").read_text())
+    both = json.loads((tmp_path / "both" / "summary.json").read_text())
+    assert merged == both  # the same seeds run in one process
+    assert (tmp_path / "merged" / "curves.csv").read_text() == (
+        tmp_path / "both" / "curves.csv"
+    ).read_text()
+
+    with pytest.raises(CommandError, match="repeats seed"):
+        call_command(
+            "simulate_learning", "--dataset", str(data),
+            "--from-runs", f"{tmp_path / '0'},{tmp_path / 'both'}", "--out", str(tmp_path / "x"),
+        )  # fmt: skip
+    call_command("simulate_learning", *common, "--seeds", "2", "--audit", "0.3",
+                 "--out", str(tmp_path / "other"))  # fmt: skip
+    with pytest.raises(CommandError, match="differs .* audit_share"):
+        call_command(
+            "simulate_learning", "--dataset", str(data),
+            "--from-runs", f"{tmp_path / '0'},{tmp_path / 'other'}", "--out", str(tmp_path / "x"),
+        )  # fmt: skip
+    with pytest.raises(CommandError, match="no readable"):
+        call_command(
+            "simulate_learning", "--dataset", str(data), "--from-runs", str(tmp_path / "none"),
+        )  # fmt: skip
+    assert not (tmp_path / "x").exists()

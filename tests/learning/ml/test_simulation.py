@@ -149,3 +149,88 @@ def test_a_slice_of_goemotions_runs():
     summary = report.summarize(result, dataset=name)
     assert len(summary["rarest_categories"]) == 3
     assert summary["strategies"]["rare"]["final_labels"] == 90
+
+
+def _curve(strategy, seed, values, labels=(10, 20, 30, 40)):
+    from learning.ml.simulation import CurvePoint
+
+    return [CurvePoint(strategy, seed, n, v, v, (0,)) for n, v in zip(labels, values, strict=True)]
+
+
+def test_labels_to_random_final_on_the_mean_curves_computed_by_hand():
+    config = SimulationConfig(
+        strategies=("margin",), seeds=(0, 1), budget=40, batch=10, initial=10, multi_label=True
+    )
+    curves = {
+        ("random", 0): _curve("random", 0, [0.3, 0.4, 0.45, 0.5]),
+        ("random", 1): _curve("random", 1, [0.3, 0.5, 0.6, 0.7]),  # mean final: 0.6
+        ("margin", 0): _curve("margin", 0, [0.4, 0.55, 0.65, 0.7]),
+        ("margin", 1): _curve("margin", 1, [0.5, 0.6, 0.62, 0.7]),  # mean: .45 .575 .635 .7
+    }
+
+    out = report.mean_curve_crossing(curves, "margin", config)
+
+    assert out["labels"] == 30 and out["fraction"] == pytest.approx(0.75)
+    assert out["target"] == pytest.approx(0.6)
+    # Resamples: both seeds 0 -> target 0.5, reached at 20; both 1 -> 0.7 at 40; one of each
+    # -> as above, 30. So the interval spans 50 %..100 %, and P(<= 60 %) is P(both seed 0).
+    assert out["interval_90"] == [0.5, 1.0]
+    assert out["share_within_target"] == pytest.approx(0.25, abs=0.03)
+    never = report.mean_curve_crossing(curves, "random", config)  # random vs its own final
+    assert never["labels"] == 40 and never["fraction"] == 1.0
+
+
+def test_a_mean_curve_that_never_reaches_random_says_so():
+    config = SimulationConfig(
+        strategies=("rare",), seeds=(0,), budget=40, batch=10, initial=10, multi_label=True
+    )
+    curves = {
+        ("random", 0): _curve("random", 0, [0.3, 0.4, 0.45, 0.5]),
+        ("rare", 0): _curve("rare", 0, [0.3, 0.35, 0.4, 0.45]),
+    }
+
+    out = report.mean_curve_crossing(curves, "rare", config)
+
+    assert out["labels"] is None and out["fraction"] is None
+    assert out["interval_90"] == [None, None] and out["share_within_target"] == 0.0
+
+
+def test_the_verdict_uses_the_mean_curves(tiny_result):
+    summary = report.summarize(tiny_result, rare=1)
+
+    for name, row in summary["targets"]["per_strategy"].items():
+        on_mean = summary["strategies"][name]["labels_to_random_final_mean_curve"]
+        assert row["labels_fraction_mean_curve"] == on_mean["fraction"]
+        met = on_mean["fraction"] is not None and on_mean["fraction"] <= 0.6
+        assert row["f1_target_met"] is met
+    assert "mean curves" in report.summary_markdown(summary)
+
+
+def test_curves_read_back_from_csv_summarize_the_same(tiny_result):
+    text = report.curves_csv(tiny_result, rare=1)
+    seed0 = "\n".join(line for line in text.splitlines() if ",1," not in line[:30]) + "\n"
+    seed1 = "\n".join(
+        [text.splitlines()[0], *(line for line in text.splitlines()[1:] if ",1," in line[:30])]
+    )
+
+    back = report.result_from_csv(
+        [seed0, seed1], config=tiny_result.config, category_names=["common", "uncommon", "rare"],
+        pool_positives=list(tiny_result.pool_positives), pool_size=400, test_size=100,
+    )  # fmt: skip
+
+    assert report.summarize(back, rare=1) == report.summarize(tiny_result, rare=1)
+    with pytest.raises(ValueError, match="repeat"):
+        report.result_from_csv(
+            [text, seed1], config=tiny_result.config, category_names=["common", "uncommon", "rare"],
+            pool_positives=list(tiny_result.pool_positives), pool_size=400, test_size=100,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="expects"):
+        report.result_from_csv(
+            [seed0], config=tiny_result.config, category_names=["common", "uncommon", "rare"],
+            pool_positives=list(tiny_result.pool_positives), pool_size=400, test_size=100,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="lacks column"):
+        report.result_from_csv(
+            [text], config=tiny_result.config, category_names=["common", "other", "rare"],
+            pool_positives=list(tiny_result.pool_positives), pool_size=400, test_size=100,
+        )  # fmt: skip
