@@ -373,7 +373,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--timing-runs", type=int, default=3)
     ap.add_argument(
         "--threads", type=int, default=2, help="folds fitted at once in the timing (the app's "
-        "GOLDSET_LEARNING_CV_THREADS default)",
+        "GOLDSET_LEARNING_THREADS default)",
     )  # fmt: skip
     ap.add_argument("--out", default="noise_bench")
     args = ap.parse_args()

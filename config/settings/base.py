@@ -234,9 +234,15 @@ GOLDSET = {
     # probabilities (a class with fewer gold items than K is left out of the check), and
     # whether every successful model run asks for a check of the gold labels afterwards.
     "LEARNING_NOISE_FOLDS": int(os.environ.get("GOLDSET_LEARNING_NOISE_FOLDS", "5")),
-    # Cross-validation folds fitted at once, in threads of the worker (model runs' metrics and
-    # the label-noise check); the cores one worker process may use.
-    "LEARNING_CV_THREADS": int(os.environ.get("GOLDSET_LEARNING_CV_THREADS", "2")),
+    # Threads one model run or label-noise check computes with (the cores one worker process
+    # may use): one-vs-rest categories of the training fit and cross-validation folds at once,
+    # and a model run's folds fit while it scores its pool. 1: everything one step at a time.
+    # GOLDSET_LEARNING_CV_THREADS is its earlier name.
+    "LEARNING_THREADS": int(
+        os.environ.get(
+            "GOLDSET_LEARNING_THREADS", os.environ.get("GOLDSET_LEARNING_CV_THREADS", "2")
+        )
+    ),
     "LEARNING_NOISE_AFTER_MODEL_RUN": env_bool("GOLDSET_LEARNING_NOISE_AFTER_MODEL_RUN", True),
 }
 

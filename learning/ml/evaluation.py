@@ -14,10 +14,13 @@ may not start processes, but threads are fine). Most of a fit runs outside the G
 sparse products, scikit-learn's loss), so two threads use both cores of a 2-core machine. The
 result does not depend on `threads`: every fold is fitted exactly as it would be alone (folds
 small enough for liblinear, whose random generator is process-wide, are fitted one by one).
+`FoldsInFlight` starts the folds and lets the caller go on: a model run scores its pool while
+its folds fit.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -141,6 +144,82 @@ def _check_rows(n: int, folds: int) -> int:
     return used
 
 
+class FoldsInFlight:
+    """Cross-validation folds being fitted in threads while the caller goes on.
+
+    Starts fitting at once; `wait` returns what `out_of_fold_proba_features` returns. With
+    `caller_busy`, one of the `threads` is left to the caller (e.g. a model run scoring its pool
+    while its folds fit) until `caller_free` or `wait`. Folds small enough for liblinear are
+    fitted one at a time (see the module docstring). `cancel` drops the folds not started; one
+    being fitted finishes in its thread and is discarded.
+    """
+
+    def __init__(
+        self,
+        X: sp.csr_matrix,
+        Y: np.ndarray,
+        *,
+        multi_label: bool,
+        seed: int,
+        folds: int = 5,
+        c: float = 1.0,
+        threads: int = 1,
+        caller_busy: bool = False,
+    ):
+        Y = indicator(Y, multi_label=multi_label)
+        n = Y.shape[0]
+        if X.shape[0] != n:
+            raise ValueError("X and Y must have the same number of rows")
+        if threads < 1:
+            raise ValueError("threads must be at least 1")
+        self.used = _check_rows(n, folds)
+        self._X, self._Y, self._multi_label, self._seed, self._c = X, Y, multi_label, seed, c
+        splitter = StratifiedKFold(n_splits=self.used, shuffle=True, random_state=seed)
+        splits = list(splitter.split(np.zeros(n), _strata(Y, self.used)))
+        small = min(len(train) for train, _ in splits) < classifier.LIBLINEAR_MAX_ROWS
+        # liblinear (small folds) seeds one process-wide random generator, so folds fitted at
+        # once would change each other's results; small folds are quick anyway.
+        workers = 1 if small else min(threads, self.used)
+        self._reserved = 1 if caller_busy and workers > 1 else 0
+        self._slots = threading.Semaphore(workers - self._reserved)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv-fold")
+        self._futures = [self._pool.submit(self._fold, train, test) for train, test in splits]
+
+    def _fold(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._slots:
+            X, Y = self._X, self._Y
+            weights = fit_linear(
+                X[train], Y[train], multi_label=self._multi_label, seed=self._seed, c=self._c
+            )
+            full = weights.full_proba(X[test])
+        return test, (full if self._multi_label else full[:, : Y.shape[1]])
+
+    def caller_free(self) -> None:
+        """The caller no longer needs its thread: every thread fits folds from now on."""
+        if self._reserved:
+            self._reserved = 0
+            self._slots.release()
+
+    def wait(self, on_fold: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
+        """(n, C) out-of-fold P(category) and the number of folds; `on_fold(done, total)` is
+        called from the waiting thread as folds finish (those done already come first)."""
+        self.caller_free()
+        proba = np.zeros(self._Y.shape, dtype=np.float64)
+        try:
+            for done, future in enumerate(as_completed(self._futures), 1):
+                test, fold_proba = future.result()
+                proba[test] = fold_proba
+                if on_fold is not None:
+                    on_fold(done, self.used)
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+        return proba, self.used
+
+    def cancel(self) -> None:
+        self.caller_free()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def out_of_fold_proba_features(
     X: sp.csr_matrix,
     Y: np.ndarray,
@@ -155,41 +234,9 @@ def out_of_fold_proba_features(
     """`out_of_fold_proba` on rows already featurized (X: (n, F) from the featurizer fitted on
     all n texts, as `fit_transform` returns it). `on_fold(done, total)` is called after each
     fold (progress), always from the calling thread."""
-    Y = indicator(Y, multi_label=multi_label)
-    n = Y.shape[0]
-    if X.shape[0] != n:
-        raise ValueError("X and Y must have the same number of rows")
-    if threads < 1:
-        raise ValueError("threads must be at least 1")
-    used = _check_rows(n, folds)
-    proba = np.zeros(Y.shape, dtype=np.float64)
-    splitter = StratifiedKFold(n_splits=used, shuffle=True, random_state=seed)
-    splits = list(splitter.split(np.zeros(n), _strata(Y, used)))
-
-    def fold(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        weights = fit_linear(X[train], Y[train], multi_label=multi_label, seed=seed, c=c)
-        full = weights.full_proba(X[test])
-        return test, (full if multi_label else full[:, : Y.shape[1]])
-
-    if min(len(train) for train, _ in splits) < classifier.LIBLINEAR_MAX_ROWS:
-        # liblinear (small folds) seeds one process-wide random generator, so folds fitted at
-        # once would change each other's results; small folds are quick anyway.
-        threads = 1
-    if threads == 1:
-        results = (fold(train, test) for train, test in splits)
-    else:
-        pool = ThreadPoolExecutor(max_workers=min(threads, used))
-        futures = [pool.submit(fold, train, test) for train, test in splits]
-        results = (future.result() for future in as_completed(futures))
-    try:
-        for done, (test, fold_proba) in enumerate(results, 1):
-            proba[test] = fold_proba
-            if on_fold is not None:
-                on_fold(done, used)
-    finally:
-        if threads > 1:
-            pool.shutdown(cancel_futures=True)
-    return proba, used
+    return FoldsInFlight(
+        X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c, threads=threads
+    ).wait(on_fold)
 
 
 def cross_validate(
@@ -207,8 +254,7 @@ def cross_validate(
     proba, used = out_of_fold_proba(
         texts, urls, Y, multi_label=multi_label, features=features, seed=seed, folds=folds, c=c
     )
-    predicted = decide(proba, multi_label=multi_label)
-    return score_predictions(indicator(Y, multi_label=multi_label), predicted, folds=used)
+    return fold_scores(proba, Y, multi_label=multi_label, folds=used)
 
 
 def cross_validate_features(
@@ -229,5 +275,10 @@ def cross_validate_features(
         X, Y, multi_label=multi_label, seed=seed, folds=folds, c=c, on_fold=on_fold,
         threads=threads,
     )  # fmt: skip
+    return fold_scores(proba, Y, multi_label=multi_label, folds=used)
+
+
+def fold_scores(proba: np.ndarray, Y: np.ndarray, *, multi_label: bool, folds: int) -> CVMetrics:
+    """The cross-validated scores of out-of-fold probabilities (n, C) against Y (n, C)."""
     predicted = decide(proba, multi_label=multi_label)
-    return score_predictions(indicator(Y, multi_label=multi_label), predicted, folds=used)
+    return score_predictions(indicator(Y, multi_label=multi_label), predicted, folds=folds)

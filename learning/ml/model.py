@@ -90,10 +90,12 @@ def fit_on_features(
     multi_label: bool,
     seed: int,
     c: float = 1.0,
+    threads: int = 1,
 ) -> FittedModel:
-    """Fit the classifier on rows already featurized by `featurizer` (X: (n, F), Y: (n, C))."""
+    """Fit the classifier on rows already featurized by `featurizer` (X: (n, F), Y: (n, C));
+    `threads`: one-vs-rest categories fitted at once (`classifier.fit_linear`)."""
     Y = indicator(Y, multi_label=multi_label)
-    weights = fit_linear(X, Y, multi_label=multi_label, seed=seed, c=c)
+    weights = fit_linear(X, Y, multi_label=multi_label, seed=seed, c=c, threads=threads)
     return FittedModel(
         featurizer=featurizer, weights=weights, categories=Y.shape[1], multi_label=multi_label
     )
@@ -142,6 +144,7 @@ def fit_with_features(
     features: FeatureConfig,
     seed: int,
     c: float = 1.0,
+    threads: int = 1,
 ) -> tuple[FittedModel, sp.csr_matrix]:
     """`fit_model` on labeled texts only, also returning their (n, F) feature matrix, so
     cross-validation (`cross_validate_features`) can reuse it instead of featurizing the same
@@ -150,5 +153,7 @@ def fit_with_features(
     if len(texts) != Y.shape[0] or len(urls) != Y.shape[0]:
         raise ValueError("texts, urls and Y must have the same number of rows")
     featurizer, X = fit_transform(texts, urls, features)
-    model = fit_on_features(featurizer, X, Y, multi_label=multi_label, seed=seed, c=c)
+    model = fit_on_features(
+        featurizer, X, Y, multi_label=multi_label, seed=seed, c=c, threads=threads
+    )
     return model, X

@@ -5,18 +5,21 @@
 2. read: current gold labels as arrays through selectors (no transaction);
 3. compute, with no transaction open: featurize the gold texts and fit, score the unlabeled
    pool in id chunks, select a batch (`learning.ml`); with too few gold labels, a cold start
-   (keyword seeds plus random) instead of a model;
+   (keyword seeds plus random) instead of a model. With LEARNING_THREADS > 1, the fit spreads
+   its categories over the threads, and the cross-validation folds (the per-category metrics
+   of the pages, nothing the queue needs) start fitting on the gold feature matrix as soon as
+   the model is fitted, on the core the scoring leaves free;
 4. save the picks: one short transaction writes them into the queue (`picks.picks_write`) and
    records them. From here on annotators get the new batch; a cold start is done;
-5. finish, the run still running: cross-validate on the feature matrix of step 3 (the
-   per-category metrics of the pages, nothing the queue needs), store the model artifact in
-   media storage, and mark the run done with its metrics in a second short transaction.
+5. finish, the run still running: the cross-validation completes (on every thread now, or
+   only now with LEARNING_THREADS = 1), the model artifact is stored in media storage, and the
+   run is marked done with its metrics in a second short transaction.
 
-Any error up to step 4 ends the run as failed with its message; nothing was written to the
-queue, which keeps serving the last finished run's picks. An error in step 5 cannot take the
-saved picks back: the run ends done, without what failed (metrics, artifact), and records the
-error. Progress (phase, fraction) is written in its own tiny statement at each step so pages
-can poll it.
+Any error up to step 4 ends the run as failed with its message (folds in flight are dropped);
+nothing was written to the queue, which keeps serving the last finished run's picks. An error
+in step 5 cannot take the saved picks back: the run ends done, without what failed (metrics,
+artifact), and records the error. Progress (phase, fraction) is written in its own tiny
+statement at each step so pages can poll it.
 """
 
 import logging
@@ -49,14 +52,19 @@ def model_run_execute(*, run_id: int) -> ModelRun:
     if run is None:
         return ModelRun.objects.get(pk=run_id)
     clock = RunClock(ModelRun, run.pk)
+    outcome = None
     try:
         outcome = _compute(run, clock)
         saved = save_picks(run, outcome, clock)
     except Exception as exc:  # noqa: BLE001 - whatever stops a run is recorded on the run
         logger.exception("model run %s failed", run.pk)
+        if outcome is not None:
+            outcome.drop_folds()
         return fail(run, exc, clock)
     if saved.status == ModelRun.Status.RUNNING:
         saved = finish(saved, outcome, clock)
+    else:
+        outcome.drop_folds()
     # A trained model means the gold labels are worth checking again (label-noise review);
     # the check is its own run, requested on commit, and never fails this one.
     from .noise import noise_run_after_model_run
@@ -98,10 +106,35 @@ def _compute(run: ModelRun, clock: RunClock) -> Outcome:
     model, X = _train(run, clock, data)
     Y = data.Y
     del data  # the training texts are done with; scoring a big pool needs the memory
-    picks, pool_size = _score_and_select(run, clock, model, positives, metrics)
+    folds = _start_folds(run, X, Y)
+    try:
+        picks, pool_size = _score_and_select(run, clock, model, positives, metrics)
+    except BaseException:
+        if folds is not None:
+            folds.cancel()
+        raise
     return Outcome(
-        ModelRun.Mode.MODEL, gold_count, pool_size, picks, metrics, model=model, X=X, Y=Y
-    )
+        ModelRun.Mode.MODEL, gold_count, pool_size, picks, metrics, model=model, X=X, Y=Y,
+        folds=folds,
+    )  # fmt: skip
+
+
+def _start_folds(run: ModelRun, X, Y: np.ndarray):
+    """The cross-validation folds, fitting from now on beside the scoring (FoldsInFlight), or
+    None: with one thread they are fitted after the picks are saved, and too few gold labels
+    get a note then (`run_results.finish`)."""
+    from ..ml.evaluation import FoldsInFlight, NotEnoughData
+
+    threads = settings.GOLDSET["LEARNING_THREADS"]
+    if threads < 2:
+        return None
+    try:
+        return FoldsInFlight(
+            X, Y, multi_label=run.parameters["multi_label"], seed=run.seed, threads=threads,
+            caller_busy=True,
+        )  # fmt: skip
+    except NotEnoughData:
+        return None
 
 
 def _train(run: ModelRun, clock: RunClock, data: selectors.TrainingData):
@@ -114,6 +147,7 @@ def _train(run: ModelRun, clock: RunClock, data: selectors.TrainingData):
         return fit_with_features(
             data.texts, data.urls, data.Y, multi_label=run.parameters["multi_label"],
             features=FeatureConfig.from_dict(run.features), seed=run.seed,
+            threads=settings.GOLDSET["LEARNING_THREADS"],
         )  # fmt: skip
 
 

@@ -215,7 +215,7 @@ def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
             seed=run.seed,
             folds=run.parameters["folds"],
             category_names=[c["name"] for c in run.categories],
-            threads=settings.GOLDSET["LEARNING_CV_THREADS"],
+            threads=settings.GOLDSET["LEARNING_THREADS"],
         )
 
 

@@ -40,6 +40,15 @@ class Outcome:
     model: Any = None
     X: Any = None
     Y: np.ndarray | None = None
+    # The cross-validation folds already fitting (evaluation.FoldsInFlight), or None: they
+    # are fitted in `finish`.
+    folds: Any = None
+
+    def drop_folds(self) -> None:
+        """The run ends without its metrics: folds in flight are not waited for."""
+        if self.folds is not None:
+            self.folds.cancel()
+            self.folds = None
 
 
 def _store_artifact(run: ModelRun, data: bytes) -> str:
@@ -165,21 +174,27 @@ def finish(run: ModelRun, outcome: Outcome, clock: RunClock) -> ModelRun:
 
 def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
     """Per-category metrics of the model, 5-fold, on the feature matrix the model was fitted
-    on; progress fold by fold. Too few labels give a note instead."""
-    from ..ml.model import NotEnoughData, cross_validate_features
+    on: the folds already fitting are waited for, or started now; progress fold by fold. Too
+    few labels give a note instead. The phase's time is what the run waits here, after its
+    picks are saved (folds started beside the scoring are partly done by then)."""
+    from ..ml.evaluation import FoldsInFlight, NotEnoughData, fold_scores
 
     def progress(done: int, total: int) -> None:
         clock.report("cross-validating", done / total)
 
+    multi_label = run.parameters["multi_label"]
     with clock.phase("cross-validating"):
-        try:
-            metrics = cross_validate_features(
-                outcome.X, outcome.Y, multi_label=run.parameters["multi_label"], seed=run.seed,
-                on_fold=progress, threads=settings.GOLDSET["LEARNING_CV_THREADS"],
-            )  # fmt: skip
-        except NotEnoughData as exc:
-            return {"note": f"Not cross-validated: {exc}"}
-    return metrics.as_dict()
+        folds, outcome.folds = outcome.folds, None
+        if folds is None:
+            try:
+                folds = FoldsInFlight(
+                    outcome.X, outcome.Y, multi_label=multi_label, seed=run.seed,
+                    threads=settings.GOLDSET["LEARNING_THREADS"],
+                )  # fmt: skip
+            except NotEnoughData as exc:
+                return {"note": f"Not cross-validated: {exc}"}
+        proba, used = folds.wait(progress)
+    return fold_scores(proba, outcome.Y, multi_label=multi_label, folds=used).as_dict()
 
 
 def _save_results(

@@ -6,7 +6,7 @@ import pytest
 
 from annotation.models import Item
 from annotation.services.queue import item_claim_next
-from learning.ml import model as ml_model
+from learning.ml.evaluation import FoldsInFlight
 from learning.models import ModelRun, PickedItem
 from learning.services.execute import model_run_execute
 from learning.services.runs import model_run_expire_stale, model_run_request, stale_after
@@ -14,7 +14,15 @@ from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
-REAL_CROSS_VALIDATE = ml_model.cross_validate_features
+REAL_WAIT = FoldsInFlight.wait
+
+
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"], autouse=True)
+def threads(request, settings):
+    """Every test twice: folds fitted after the picks are saved (1 thread) and folds started
+    beside the scoring, waited for after the picks are saved (2)."""
+    settings.GOLDSET = {**settings.GOLDSET, "LEARNING_THREADS": request.param}
+    return request.param
 
 
 def _request(project) -> ModelRun:
@@ -32,13 +40,13 @@ def _queue(project) -> list[tuple]:
 
 
 def _during_cross_validation(monkeypatch, before):
-    """Run `before(run)` when the run's cross-validation starts, then cross-validate."""
+    """Run `before(run)` when the run starts waiting for its cross-validation, then wait."""
 
-    def spy(X, Y, **kwargs):
+    def spy(self, on_fold=None):
         before(ModelRun.objects.get(status=ModelRun.Status.RUNNING))
-        return REAL_CROSS_VALIDATE(X, Y, **kwargs)
+        return REAL_WAIT(self, on_fold)
 
-    monkeypatch.setattr("learning.ml.model.cross_validate_features", spy)
+    monkeypatch.setattr(FoldsInFlight, "wait", spy)
 
 
 def test_the_queue_serves_the_new_picks_while_the_run_cross_validates(data, monkeypatch):
@@ -72,14 +80,14 @@ def test_the_queue_serves_the_new_picks_while_the_run_cross_validates(data, monk
 def test_cross_validation_reports_its_progress_fold_by_fold(data, monkeypatch):
     progress = []
 
-    def spy(X, Y, *, on_fold, **kwargs):
+    def spy(self, on_fold=None):
         def fold(done, total):
             on_fold(done, total)
             progress.append(ModelRun.objects.values_list("phase", "progress").get())
 
-        return REAL_CROSS_VALIDATE(X, Y, on_fold=fold, **kwargs)
+        return REAL_WAIT(self, fold)
 
-    monkeypatch.setattr("learning.ml.model.cross_validate_features", spy)
+    monkeypatch.setattr(FoldsInFlight, "wait", spy)
 
     model_run_execute(run_id=_request(data.project).pk)
 
@@ -108,7 +116,8 @@ def test_a_failing_cross_validation_keeps_the_saved_picks(data, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory in fold 3")
 
-    monkeypatch.setattr("learning.ml.model.cross_validate_features", broken)
+    # A fold fails in its thread; the run learns of it when it waits for the folds.
+    monkeypatch.setattr(FoldsInFlight, "_fold", broken)
 
     run = model_run_execute(run_id=_request(data.project).pk)
 
@@ -189,3 +198,41 @@ def test_the_timeout_still_fails_a_run_that_died_before_saving_its_picks(data):
     run.refresh_from_db()
     assert run.status == ModelRun.Status.FAILED and "keeps serving" in run.error
     assert not Item.objects.filter(selection_run_id=run.pk).exists()
+
+
+def test_with_two_threads_the_folds_start_before_the_picks_are_saved(data, monkeypatch, threads):
+    started = []
+    real_init = FoldsInFlight.__init__
+
+    def spy(self, *args, **kwargs):
+        started.append(PickedItem.objects.exists())
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(FoldsInFlight, "__init__", spy)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    # One start: beside the scoring (no pick saved yet) or after the picks were saved.
+    assert started == [threads == 1]
+    assert run.status == ModelRun.Status.DONE and run.metrics["folds"] == 5
+
+
+def test_a_run_failing_before_its_picks_drops_the_folds_in_flight(data, monkeypatch, threads):
+    cancelled = []
+    real_cancel = FoldsInFlight.cancel
+
+    def spy(self):
+        cancelled.append(self)
+        real_cancel(self)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the pool query failed")
+
+    monkeypatch.setattr(FoldsInFlight, "cancel", spy)
+    monkeypatch.setattr("learning.services.execute._score_and_select", broken)
+
+    run = model_run_execute(run_id=_request(data.project).pk)
+
+    assert run.status == ModelRun.Status.FAILED and "the pool query failed" in run.error
+    assert len(cancelled) == (1 if threads == 2 else 0)
+    assert not PickedItem.objects.filter(run=run).exists()

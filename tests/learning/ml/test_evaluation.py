@@ -146,3 +146,54 @@ def test_folds_fitted_in_threads_give_the_same_probabilities_and_report_from_the
     assert reports == [(k, 5, True) for k in range(1, 6)]
     with pytest.raises(ValueError, match="threads"):
         out_of_fold_proba_features(X, Y, multi_label=multi_label, seed=2, threads=0)
+
+
+@pytest.mark.parametrize("liblinear_max_rows", [0, 5000])  # L-BFGS folds / liblinear folds
+def test_folds_in_flight_leave_the_caller_a_thread_and_give_the_same_probabilities(
+    liblinear_max_rows, monkeypatch
+):
+    import threading
+
+    from learning.ml import classifier, evaluation
+    from learning.ml.evaluation import FoldsInFlight, out_of_fold_proba_features
+
+    monkeypatch.setattr(classifier, "LIBLINEAR_MAX_ROWS", liblinear_max_rows)
+    texts, urls, Y = make_dataset(150, [0.3, 0.2, 0.1], multi_label=True, seed=5)
+    X = fit_transform(texts, urls, SMALL)[1]
+    alone, _ = out_of_fold_proba_features(X, Y, multi_label=True, seed=2)
+    real_fit = evaluation.fit_linear
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def counting(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            return real_fit(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(evaluation, "fit_linear", counting)
+    # While the caller is busy, at most threads - 1 folds fit at once (liblinear: one).
+    busy = FoldsInFlight(X, Y, multi_label=True, seed=2, threads=3, caller_busy=True)
+    for future in busy._futures[:2]:
+        future.result()  # fitted with the caller still busy
+    assert most[0] <= (1 if liblinear_max_rows else 2)
+    proba, used = busy.wait()
+
+    np.testing.assert_array_equal(proba, alone)
+    assert used == 5
+
+
+def test_cancelled_folds_stop_and_too_few_rows_refuse_at_the_start():
+    from learning.ml.evaluation import FoldsInFlight
+
+    texts, urls, Y = make_dataset(150, [0.3, 0.2, 0.1], multi_label=True, seed=5)
+    X = fit_transform(texts, urls, SMALL)[1]
+    folds = FoldsInFlight(X, Y, multi_label=True, seed=2, threads=1)
+    folds.cancel()
+    assert folds._pool._shutdown and sum(f.cancelled() for f in folds._futures) >= 3
+    with pytest.raises(NotEnoughData):
+        FoldsInFlight(X[:3], Y[:3], multi_label=True, seed=2, threads=2)

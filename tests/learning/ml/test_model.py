@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from learning.ml.features import FeatureConfig
+from learning.ml.features import FeatureConfig, fit_transform
 from learning.ml.model import FittedModel, fit_model, fit_with_features
 from tests.learning.ml.synthetic import make_dataset
 
@@ -164,3 +164,19 @@ def test_fit_with_features_is_fit_model_plus_the_training_matrix(multi_label):
     np.testing.assert_array_equal(
         model.predict_proba(texts, urls), plain.predict_proba(texts, urls)
     )
+
+
+@pytest.mark.parametrize("liblinear_max_rows", [0, 5000])  # L-BFGS fits / liblinear fits
+def test_categories_fitted_in_threads_give_the_same_weights(liblinear_max_rows, monkeypatch):
+    from learning.ml import classifier
+    from learning.ml.classifier import fit_linear
+
+    monkeypatch.setattr(classifier, "LIBLINEAR_MAX_ROWS", liblinear_max_rows)
+    texts, urls, Y = make_dataset(200, [0.3, 0.2, 0.1, 0.05], multi_label=True, seed=3)
+    X = fit_transform(texts, urls, SMALL)[1]
+
+    alone = fit_linear(X, Y, multi_label=True, seed=1)
+    threaded = fit_linear(X, Y, multi_label=True, seed=1, threads=2)
+
+    np.testing.assert_array_equal(threaded.coef.toarray(), alone.coef.toarray())
+    np.testing.assert_array_equal(threaded.intercept, alone.intercept)
