@@ -234,3 +234,20 @@ def test_curves_read_back_from_csv_summarize_the_same(tiny_result):
             [text], config=tiny_result.config, category_names=["common", "other", "rare"],
             pool_positives=list(tiny_result.pool_positives), pool_size=400, test_size=100,
         )  # fmt: skip
+
+
+def test_a_shorter_budget_on_the_mean_curves_cuts_the_curves_there():
+    config = SimulationConfig(
+        strategies=("margin",), seeds=(0, 1), budget=40, batch=10, initial=10, multi_label=True
+    )
+    curves = {
+        ("random", 0): _curve("random", 0, [0.3, 0.4, 0.45, 0.5]),
+        ("random", 1): _curve("random", 1, [0.3, 0.5, 0.6, 0.7]),  # mean at 30: 0.525
+        ("margin", 0): _curve("margin", 0, [0.4, 0.55, 0.65, 0.7]),
+        ("margin", 1): _curve("margin", 1, [0.5, 0.6, 0.62, 0.7]),  # mean: .45 .575 ...
+    }
+
+    out = report.mean_curve_crossing(curves, "margin", config, budget=30)
+
+    assert out["labels"] == 20 and out["fraction"] == pytest.approx(2 / 3)
+    assert out["target"] == pytest.approx(0.525)
