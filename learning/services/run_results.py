@@ -1,6 +1,6 @@
 """What a model run does with its results (`execute.py` computes them): the transaction that
 puts the picks into the queue, then — the run still running, the queue already serving the new
-batch — cross-validating and storing the model, and the transaction that marks the run done
+batch — storing the model and cross-validating, and the transaction that marks the run done
 with its metrics; and how a run ends when something fails before or after its picks are saved.
 """
 
@@ -114,7 +114,7 @@ def save_picks(run: ModelRun, outcome: Outcome, clock: RunClock) -> ModelRun:
         if outcome.mode == ModelRun.Mode.COLD_START:  # nothing follows
             _mark_done(locked, now)
         else:
-            locked.phase = "cross-validating"
+            locked.phase = "storing the model"
             locked.progress = 0.0
         locked.save()
     logger.info(
@@ -132,24 +132,24 @@ def _mark_done(run: ModelRun, now) -> None:
 
 
 def finish(run: ModelRun, outcome: Outcome, clock: RunClock) -> ModelRun:
-    """After the picks are saved: cross-validate, store the model, and mark the run done.
-    Nothing here touches the queue, and a failure cannot take the picks back: the run ends
-    done with the error recorded and without what failed (a failed cross-validation still
-    stores the model, a failed store still keeps the metrics)."""
+    """After the picks are saved: store the model (while folds in flight go on fitting), finish
+    the cross-validation, and mark the run done. Nothing here touches the queue, and a failure
+    cannot take the picks back: the run ends done with the error recorded and without what
+    failed (a failed store still keeps the metrics, a failed cross-validation the model)."""
     artifact_name, size = "", 0
     errors: list[str] = []
     cv: dict = {}
-    try:
-        cv = _cross_validate(run, outcome, clock)
-    except Exception as exc:  # noqa: BLE001 - recorded on the run; the picks stay
-        logger.exception("model run %s: cross-validation failed after saving its picks", run.pk)
-        errors.append(f"{type(exc).__name__}: {exc}")
     try:
         with clock.phase("storing the model"):
             data = outcome.model.to_bytes()
             artifact_name, size = _store_artifact(run, data), len(data)
     except Exception as exc:  # noqa: BLE001 - recorded on the run; the picks stay
         logger.exception("model run %s: storing the model failed", run.pk)
+        errors.append(f"{type(exc).__name__}: {exc}")
+    try:
+        cv = _cross_validate(run, outcome, clock)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; the picks stay
+        logger.exception("model run %s: cross-validation failed after saving its picks", run.pk)
         errors.append(f"{type(exc).__name__}: {exc}")
     error = ""
     if errors:
