@@ -104,7 +104,7 @@ def _compute(run: ModelRun, clock: RunClock) -> Outcome:
         picks, pool_size = _cold_start(run, clock, metrics)
         return Outcome(ModelRun.Mode.COLD_START, gold_count, pool_size, picks, metrics)
     model, X = _train(run, clock, data)
-    Y = data.Y
+    Y, gold_ids = data.Y, data.gold_ids
     del data  # the training texts are done with; scoring a big pool needs the memory
     folds = _start_folds(run, X, Y)
     try:
@@ -115,7 +115,7 @@ def _compute(run: ModelRun, clock: RunClock) -> Outcome:
         raise
     return Outcome(
         ModelRun.Mode.MODEL, gold_count, pool_size, picks, metrics, model=model, X=X, Y=Y,
-        folds=folds,
+        gold_ids=gold_ids, folds=folds,
     )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ from ..models import ModelRun, NoiseRun
 from .clock import RunClock
 from .noise_annotators import annotator_figures
 from .noise_issues import label_issue_raise, label_issue_sync
+from .oof import oof_take
 from .runs import stale_after
 
 logger = logging.getLogger(__name__)
@@ -166,10 +167,13 @@ def noise_run_execute(*, run_id: int) -> NoiseRun:
                 project_id=run.project_id, category_ids=[c["id"] for c in run.categories]
             )
         try:
-            report = _check(run, clock, data)
+            report, reused = _check(run, clock, data)
         except NotEnoughData as exc:
             return _end(run, clock, NoiseRun.Status.NOT_ENOUGH_DATA, str(exc), data.gold_count)
         figures = {**report.summary(), "excluded_names": _names(run, report.excluded)}
+        if reused:  # the folds were the model run's (oof.py)
+            figures["folds"] = run.parameters["folds"]
+            figures["out_of_fold_from_model_run"] = run.model_run.number
         with clock.phase("annotator quality"):
             figures["annotators"] = annotator_figures(run=run, data=data, report=report)
         with clock.phase("raising issues"):
@@ -202,11 +206,19 @@ def _names(run: NoiseRun, indices) -> list[str]:
 
 
 def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
+    """The report, and whether it used the model run's out-of-fold probabilities."""
     from ..ml.features import FeatureConfig
     from ..ml.noise import find_label_issues
 
-    with clock.phase("cross-validating"):
-        return find_label_issues(
+    # The model run that asked for this check cross-validated these very labels: its
+    # out-of-fold probabilities serve when they are of exactly this data (oof.py).
+    reused = oof_take(
+        model_run=run.model_run, gold_ids=data.gold_ids,
+        category_ids=[c["id"] for c in run.categories], features=run.features,
+        multi_label=run.parameters["multi_label"], folds=run.parameters["folds"],
+    )  # fmt: skip
+    with clock.phase("cross-validating" if reused is None else "checking"):
+        report = find_label_issues(
             data.texts,
             data.urls,
             data.Y,
@@ -214,9 +226,11 @@ def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
             features=FeatureConfig.from_dict(run.features),
             seed=run.seed,
             folds=run.parameters["folds"],
+            pred_proba=reused,
             category_names=[c["name"] for c in run.categories],
             threads=settings.GOLDSET["LEARNING_THREADS"],
         )
+    return report, reused is not None
 
 
 def _raise(run: NoiseRun, clock: RunClock, data: selectors.TrainingData, report) -> dict:

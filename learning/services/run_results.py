@@ -19,6 +19,7 @@ from django.utils import timezone
 from .. import selectors
 from ..models import ModelRun, PickedItem
 from .clock import RunClock
+from .oof import oof_keep
 from .picks import RankedPick, picks_write
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ class Outcome:
     model: Any = None
     X: Any = None
     Y: np.ndarray | None = None
+    # The gold label row of each row of X and Y (the label-noise check reuses the run's
+    # out-of-fold probabilities for exactly these rows, `oof.py`).
+    gold_ids: np.ndarray | None = None
     # The cross-validation folds already fitting (evaluation.FoldsInFlight), or None: they
     # are fitted in `finish`.
     folds: Any = None
@@ -194,6 +198,8 @@ def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
             except NotEnoughData as exc:
                 return {"note": f"Not cross-validated: {exc}"}
         proba, used = folds.wait(progress)
+    if settings.GOLDSET["LEARNING_NOISE_AFTER_MODEL_RUN"] and outcome.gold_ids is not None:
+        oof_keep(run, gold_ids=outcome.gold_ids, proba=proba, folds=used)
     return fold_scores(proba, outcome.Y, multi_label=multi_label, folds=used).as_dict()
 
 

@@ -223,11 +223,11 @@ def test_a_gold_label_that_changed_since_it_was_read_is_skipped(project, lead, m
     real = service._check
 
     def relabel_meanwhile(run, clock, arrays):
-        report = real(run, clock, arrays)
+        checked = real(run, clock, arrays)
         # a lead fixes the item while the check computes (no transaction open)
         gold_override(project=project, item_id=moved.pk, lead=lead, category_ids=[],
                       none_of_these=True, rationale="fixed by hand")  # fmt: skip
-        return report
+        return checked
 
     monkeypatch.setattr(service, "_check", relabel_meanwhile)
 
