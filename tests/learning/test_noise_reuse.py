@@ -6,6 +6,7 @@ import io
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.urls import reverse
 
 from annotation.services.adjudication import gold_override
 from learning.ml import noise as noise_core
@@ -111,3 +112,13 @@ def test_an_unreadable_file_means_the_check_computes_its_own(project, folds_comp
     check = noise_run_execute(run_id=check.pk)
 
     assert check.status == NoiseRun.Status.DONE and folds_computed == [5]
+
+
+def test_the_page_says_whose_probabilities_the_check_used(project, lead, client):
+    model_run, check = _trained(project)
+    noise_run_execute(run_id=check.pk)
+    client.force_login(lead)
+
+    page = client.get(reverse("learning-noise", args=[project.slug])).content.decode()
+
+    assert f"Out-of-fold probabilities from model run {model_run.number}'s 5-fold" in page
