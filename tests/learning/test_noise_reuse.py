@@ -121,4 +121,4 @@ def test_the_page_says_whose_probabilities_the_check_used(project, lead, client)
 
     page = client.get(reverse("learning-noise", args=[project.slug])).content.decode()
 
-    assert f"Out-of-fold probabilities from model run {model_run.number}'s 5-fold" in page
+    assert f"out-of-fold probabilities of model run {model_run.number}'s 5-fold" in page
