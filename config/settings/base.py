@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -197,7 +198,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # goldset's own limits.
-GOLDSET = {
+GOLDSET: dict[str, Any] = {
     "ITEM_TEXT_MAX_CHARS": int(os.environ.get("GOLDSET_ITEM_TEXT_MAX_CHARS", "100000")),
     "IMPORT_MAX_FILE_BYTES": int(os.environ.get("GOLDSET_IMPORT_MAX_FILE_BYTES", str(4 * 1024**3))),
     "IMPORT_MAX_ERRORS_KEPT": 1000,

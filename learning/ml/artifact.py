@@ -45,7 +45,7 @@ def dump_model(model: Any) -> bytes:
         "blocks": [block.kind for block in featurizer.blocks],
     }
     coef = weights.coef.tocsr()
-    arrays: dict[str, np.ndarray] = {
+    arrays: dict[str, Any] = {
         "header": _json_array(header),
         "coef_data": coef.data.astype(np.float32),
         "coef_indices": coef.indices.astype(np.int32),

@@ -61,10 +61,10 @@ class WordIndex:
         self.index: dict[str, int] | None = None
 
     def add(self, texts: list[str]) -> Words:
-        restarted = self.index is None or len(self.index) > self.max_remembered
-        if restarted:
-            self.index = {}
         index = self.index
+        restarted = index is None or len(index) > self.max_remembered
+        if index is None or restarted:
+            index = self.index = {}
         word_lists = [text.lower().split() for text in texts]
         words = list(chain.from_iterable(word_lists))
         new = []

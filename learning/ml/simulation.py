@@ -57,7 +57,7 @@ def strategy_mix(name: str, *, audit: float, spread: float | None = None) -> Str
         if variant:
             extra["multilabel_strategy"] = variant
     total = sum(weights.values())
-    shares = {k: (1.0 - audit) * w / total for k, w in weights.items()}
+    shares: dict[str, Any] = {k: (1.0 - audit) * w / total for k, w in weights.items()}
     return StrategyMix(**shares, audit=audit, **extra)
 
 

@@ -255,7 +255,11 @@ def summarize(result: SimulationResult, *, rare: int = 3, dataset: str = "") -> 
 def checkpoints(config: Any) -> list[int]:
     """Shorter budgets read off the same curves: a quarter, half, three quarters, all."""
     grid = [*range(config.initial + config.batch, config.budget, config.batch), config.budget]
-    picks = {min(grid, key=lambda b, q=q: abs(b - q * config.budget)) for q in (0.25, 0.5, 0.75)}
+
+    def nearest(share: float) -> int:
+        return min(grid, key=lambda b: abs(b - share * config.budget))
+
+    picks = {nearest(q) for q in (0.25, 0.5, 0.75)}
     return sorted(picks | {config.budget})
 
 

@@ -101,8 +101,8 @@ def noise_run_request(
                 )
         except IntegrityError:
             # Only reachable where the row lock above is a no-op and a request raced us.
-            current = NoiseRun.objects.filter(project=project, status__in=NoiseRun.IN_FLIGHT)
-            return current.get(), False
+            in_flight = NoiseRun.objects.filter(project=project, status__in=NoiseRun.IN_FLIGHT)
+            return in_flight.get(), False
         from ..tasks import noise_run_task
 
         transaction.on_commit(lambda: noise_run_task.delay(run.pk))
@@ -167,13 +167,13 @@ def noise_run_execute(*, run_id: int) -> NoiseRun:
                 project_id=run.project_id, category_ids=[c["id"] for c in run.categories]
             )
         try:
-            report, reused = _check(run, clock, data)
+            report, reused_from = _check(run, clock, data)
         except NotEnoughData as exc:
             return _end(run, clock, NoiseRun.Status.NOT_ENOUGH_DATA, str(exc), data.gold_count)
         figures = {**report.summary(), "excluded_names": _names(run, report.excluded)}
-        if reused:  # the folds were the model run's (oof.py)
+        if reused_from is not None:  # the folds were the model run's (oof.py)
             figures["folds"] = run.parameters["folds"]
-            figures["out_of_fold_from_model_run"] = run.model_run.number
+            figures["out_of_fold_from_model_run"] = reused_from
         with clock.phase("annotator quality"):
             figures["annotators"] = annotator_figures(run=run, data=data, report=report)
         with clock.phase("raising issues"):
@@ -206,7 +206,8 @@ def _names(run: NoiseRun, indices) -> list[str]:
 
 
 def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
-    """The report, and whether it used the model run's out-of-fold probabilities."""
+    """The report, and the number of the model run whose out-of-fold probabilities it used
+    (None: it fitted its own folds)."""
     from ..ml.features import FeatureConfig
     from ..ml.noise import find_label_issues
 
@@ -230,7 +231,7 @@ def _check(run: NoiseRun, clock: RunClock, data: selectors.TrainingData):
             category_names=[c["name"] for c in run.categories],
             threads=settings.GOLDSET["LEARNING_THREADS"],
         )
-    return report, reused is not None
+    return report, (run.model_run.number if reused is not None and run.model_run else None)
 
 
 def _raise(run: NoiseRun, clock: RunClock, data: selectors.TrainingData, report) -> dict:

@@ -163,7 +163,7 @@ def _outcome(issue: LabelIssue, case: AdjudicationCase) -> tuple[str, str]:
         return Status.WITHDRAWN, Resolution.CANCELLED
     ids = (
         case.gold_label.categories.values_list("id", flat=True)
-        if case.gold_label_id is not None
+        if case.gold_label is not None
         else ()
     )
     if case.gold_label_id is not None and label_key(ids) == issue.given_key:
@@ -234,7 +234,8 @@ class Reviewed:
     gold: GoldLabel | None  # the new gold label of a confirmation
 
 
-def _open_issue(project: Project, issue_id: int) -> LabelIssue:
+def _open_issue(project: Project, issue_id: int) -> tuple[LabelIssue, int]:
+    """The open issue and its case's id; NotFound or Conflict otherwise."""
     issue = (
         LabelIssue.objects.filter(project=project, pk=issue_id)
         .select_related("case", "reviewed_by")
@@ -243,14 +244,14 @@ def _open_issue(project: Project, issue_id: int) -> LabelIssue:
     if issue is None:
         raise NotFound("No such label issue in this project.")
     if issue.status != Status.OPEN:
-        who = f" by {issue.reviewed_by.username}" if issue.reviewed_by_id else ""
+        who = f" by {issue.reviewed_by.username}" if issue.reviewed_by is not None else ""
         raise Conflict(
             f"This issue is already {issue.get_status_display().lower()}{who}.",
             code="issue_closed",
         )
     if issue.case_id is None:
         raise Conflict("This issue has no adjudication case to review.", code="no_case")
-    return issue
+    return issue, issue.case_id
 
 
 def label_issue_confirm(
@@ -266,7 +267,7 @@ def label_issue_confirm(
     """Confirm a flag and relabel: decide its case with `category_ids` (None: the suggested
     label). A label equal to the checked one is refused (that is a dismissal). Conflict when
     the issue or its case is closed already."""
-    issue = _open_issue(project, issue_id)
+    issue, case_id = _open_issue(project, issue_id)
     if category_ids is None:
         category_ids, none_of_these = issue.suggested, not issue.suggested
     if label_key(category_ids) == issue.given_key and (none_of_these or category_ids):
@@ -276,7 +277,7 @@ def label_issue_confirm(
         )
     decided = case_decide(
         project=project,
-        case_id=issue.case_id,
+        case_id=case_id,
         lead=lead,
         category_ids=category_ids,
         none_of_these=none_of_these,
@@ -289,6 +290,6 @@ def label_issue_confirm(
 def label_issue_dismiss(*, project: Project, issue_id: int, lead, note: str = "") -> Reviewed:
     """Dismiss a flag: the gold label stands (its case is dismissed). Conflict when the issue
     or its case is closed already."""
-    issue = _open_issue(project, issue_id)
-    case_dismiss(project=project, case_id=issue.case_id, lead=lead, note=note)
+    issue, case_id = _open_issue(project, issue_id)
+    case_dismiss(project=project, case_id=case_id, lead=lead, note=note)
     return Reviewed(issue=LabelIssue.objects.get(pk=issue.pk), gold=None)

@@ -19,8 +19,9 @@ placed. (The run row is also re-checked under its lock: a run failed by the time
 nothing.)
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db.models import Case, CharField, F, FloatField, Q, Value, When
 
@@ -48,7 +49,10 @@ def pick_priority(rank: int, batch: int) -> float:
     return 1.0 + (batch - rank) / batch
 
 
-def _chunks(values: Sequence[int], size: int = LOCK_CHUNK):
+T = TypeVar("T")
+
+
+def _chunks(values: Sequence[T], size: int = LOCK_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -116,11 +120,11 @@ def picks_write(
             ),
             selection_run_id=Value(run.pk),
         )
-    for chunk in _chunks(to_release):
-        ids = [pk for pk, _ in chunk]
+    for pairs in _chunks(to_release):
+        ids = [pk for pk, _ in pairs]
         Item.objects.filter(pk__in=ids).filter(release_guard).update(
             priority=Case(
-                *[When(pk=pk, then=Value(priority_for(run.project_id, ext))) for pk, ext in chunk],
+                *[When(pk=pk, then=Value(priority_for(run.project_id, ext))) for pk, ext in pairs],
                 default=F("priority"),
                 output_field=FloatField(),
             ),

@@ -187,12 +187,15 @@ def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
         clock.report("cross-validating", done / total)
 
     multi_label = run.parameters["multi_label"]
+    X, Y = outcome.X, outcome.Y
+    if X is None or Y is None:
+        raise ValueError("A model run's outcome lacks its training matrix.")
     with clock.phase("cross-validating"):
         folds, outcome.folds = outcome.folds, None
         if folds is None:
             try:
                 folds = FoldsInFlight(
-                    outcome.X, outcome.Y, multi_label=multi_label, seed=run.seed,
+                    X, Y, multi_label=multi_label, seed=run.seed,
                     threads=settings.GOLDSET["LEARNING_THREADS"],
                 )  # fmt: skip
             except NotEnoughData as exc:
@@ -200,7 +203,7 @@ def _cross_validate(run: ModelRun, outcome: Outcome, clock: RunClock) -> dict:
         proba, used = folds.wait(progress)
     if settings.GOLDSET["LEARNING_NOISE_AFTER_MODEL_RUN"] and outcome.gold_ids is not None:
         oof_keep(run, gold_ids=outcome.gold_ids, proba=proba, folds=used)
-    return fold_scores(proba, outcome.Y, multi_label=multi_label, folds=used).as_dict()
+    return fold_scores(proba, Y, multi_label=multi_label, folds=used).as_dict()
 
 
 def _save_results(

@@ -92,8 +92,8 @@ def model_run_request(*, project: Project, trigger: str, user=None) -> tuple[Mod
                 )
         except IntegrityError:
             # Only reachable where the row lock above is a no-op and a request raced us.
-            current = ModelRun.objects.filter(project=project, status__in=ModelRun.IN_FLIGHT)
-            return current.get(), False
+            in_flight = ModelRun.objects.filter(project=project, status__in=ModelRun.IN_FLIGHT)
+            return in_flight.get(), False
         from ..tasks import model_run_task
 
         transaction.on_commit(lambda: model_run_task.delay(run.pk))
