@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue bench-agreement bench-dashboard bench-datacards bench-learning bench-noise clean
+.PHONY: run test install migrate demo lint pytest worker beat bench-import bench-queue bench-agreement bench-dashboard bench-datacards bench-learning bench-learning-sim bench-noise clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -64,14 +64,29 @@ bench-agreement: install
 bench-dashboard: install
 	$(BIN)/python bench/dashboard_bench.py
 
-# Active learning core: training/selection speed, then the oracle simulation on GoEmotions and
-# Davidson (../shared/datasets; about half an hour on 2 shared cores). Results in bench/out/learning/.
-LEARNING_SIM_GOEMOTIONS ?= --strategies entropy,entropy@2+rare@1,entropy+rare,mixed --budget 2000 --batch 25 --audit 0.05 --spread 2 --seeds 0,1,2
-LEARNING_SIM_DAVIDSON ?= --strategies margin,uncertainty,entropy+rare,mixed --budget 2000 --batch 25 --audit 0.05 --spread 2 --seeds 0,1,2,3,4
+# Active learning core: training/selection speed, then the oracle simulation on Davidson and
+# GoEmotions (../shared/datasets): each dataset's seeds split over two processes (one per core)
+# and merged with --from-runs. About 2 hours on 2 quiet cores. Results in bench/out/learning/.
+LEARNING_SIM_DAVIDSON ?= --strategies margin --budget 4000 --batch 25 --audit 0.05 --spread 2
+LEARNING_SIM_DAVIDSON_SEEDS ?= 0,1,2,3,4 5,6,7,8,9
+LEARNING_SIM_GOEMOTIONS ?= --strategies entropy,entropy@2+rare@1 --budget 4000 --batch 25 --audit 0.05 --spread 2
+LEARNING_SIM_GOEMOTIONS_SEEDS ?= 0,1,2 3,4,5
+SIM := $(BIN)/python manage.py simulate_learning
 bench-learning: install
 	$(BIN)/python bench/learning_bench.py
-	$(BIN)/python manage.py simulate_learning --dataset goemotions $(LEARNING_SIM_GOEMOTIONS) --out bench/out/learning/goemotions
-	$(BIN)/python manage.py simulate_learning --dataset davidson $(LEARNING_SIM_DAVIDSON) --out bench/out/learning/davidson
+	$(MAKE) bench-learning-sim
+
+bench-learning-sim: install
+	mkdir -p bench/out/learning
+	set -e; for d in davidson goemotions; do \
+	  if [ $$d = davidson ]; then args="$(LEARNING_SIM_DAVIDSON)"; seeds="$(LEARNING_SIM_DAVIDSON_SEEDS)"; \
+	  else args="$(LEARNING_SIM_GOEMOTIONS)"; seeds="$(LEARNING_SIM_GOEMOTIONS_SEEDS)"; fi; \
+	  pids=; dirs=; n=0; \
+	  for s in $$seeds; do n=$$((n+1)); out=bench/out/learning/$$d-part$$n; dirs="$$dirs,$$out"; \
+	    $(SIM) --dataset $$d $$args --seeds $$s --out $$out > $$out.log 2>&1 & pids="$$pids $$!"; done; \
+	  for p in $$pids; do wait $$p; done; \
+	  $(SIM) --dataset $$d --from-runs $${dirs#,} --out bench/out/learning/$$d; \
+	done
 
 # Label-noise detection: injected noise in Davidson and GoEmotions, P/R/F1/AUROC + 50k timing
 # (no database; hours on 2 shared cores: see bench/README.md for quicker runs).
