@@ -220,6 +220,7 @@ class Item(models.Model):
         MARGIN = "margin", "Smallest margin"
         ENTROPY = "entropy", "Highest entropy"
         MULTILABEL = "multilabel", "Multi-label strategy"
+        BOUNDARY = "boundary", "Category boundary"
         RARE = "rare", "Rare-category hunt"
         SEED = "seed", "Keyword seed"
         MANUAL = "manual", "Set by a lead"

@@ -7,7 +7,7 @@ from django import forms
 from .models import LearningConfig
 from .selectors import SeedRow
 
-SHARE_HELP = "Share of each batch, 0–1; the six shares add up to 1."
+SHARE_HELP = "Share of each batch, 0–1; the seven shares add up to 1."
 INT_FIELDS = (
     "retrain_every_labels",
     "retrain_every_minutes",
@@ -15,7 +15,7 @@ INT_FIELDS = (
     "min_gold_labels",
     "seed",
 )
-SHARES = ("uncertainty", "margin", "entropy", "multilabel", "rare", "audit")
+SHARES = ("uncertainty", "margin", "entropy", "multilabel", "boundary", "rare", "audit")
 BOOL_FIELDS = ("enabled", "hashing", "url_tokens")
 
 
@@ -44,6 +44,7 @@ class LearningSettingsForm(forms.Form):
     share_margin = _share_field("Margin")
     share_entropy = _share_field("Entropy")
     share_multilabel = _share_field("Multi-label")
+    share_boundary = _share_field("Category boundaries")
     share_rare = _share_field("Rare-category hunt")
     share_audit = _share_field("Random audit")
     hashing = forms.BooleanField(

@@ -19,6 +19,7 @@ SHARE_FIELDS = (
     "share_margin",
     "share_entropy",
     "share_multilabel",
+    "share_boundary",
     "share_rare",
     "share_audit",
 )
@@ -61,6 +62,9 @@ class LearningConfig(models.Model):
     share_margin = _share(0.0, "Share picked by smallest margin.")
     share_entropy = _share(0.0, "Share picked by highest entropy.")
     share_multilabel = _share(0.0, "Share picked by the multi-label strategy.")
+    share_boundary = _share(
+        0.0, "Share picked nearest each category's decision boundary (multi-label projects)."
+    )
     share_rare = _share(0.5, "Share picked by the rare-category hunt.")
     share_audit = _share(0.2, "Uniform random share (keeps the evaluation set unbiased).")
     audit_floor = models.FloatField(

@@ -96,6 +96,7 @@ class LearningConfigUpdateSerializer(serializers.Serializer):
     share_margin = serializers.FloatField()
     share_entropy = serializers.FloatField()
     share_multilabel = serializers.FloatField()
+    share_boundary = serializers.FloatField()
     share_rare = serializers.FloatField()
     share_audit = serializers.FloatField()
     hashing = serializers.BooleanField()

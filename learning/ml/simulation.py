@@ -25,13 +25,13 @@ from learning.ml.features import FeatureConfig, Featurizer, fit_transform
 from learning.ml.model import fit_on_features
 from learning.ml.strategies import StrategyMix, select_batch
 
-BASIC = ("uncertainty", "margin", "entropy", "multilabel", "rare")
+BASIC = ("uncertainty", "margin", "entropy", "multilabel", "boundary", "rare")
 
 
 def strategy_mix(name: str, *, audit: float, spread: float | None = None) -> StrategyMix:
     """The mix a strategy name stands for in the simulation.
 
-    "random": audit only. "uncertainty", "margin", "entropy", "rare", "multilabel" (or
+    "random": audit only. "uncertainty", "margin", "entropy", "boundary", "rare", "multilabel" (or
     "multilabel:<modAL strategy>"): that strategy with an audit share of `audit`; several joined
     by "+" (e.g. "entropy+rare") share 1 − audit equally, or in proportion to weights written
     after "@" ("entropy@2+rare@1": two thirds and one third of 1 − audit). "mixed": the project

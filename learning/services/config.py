@@ -71,6 +71,8 @@ def _validate(project: Project, config: LearningConfig) -> None:
         )
     if config.share_multilabel > 0 and not project.multi_label:
         raise InvalidInput("The multi-label strategy needs a multi-label project.")
+    if config.share_boundary > 0 and not project.multi_label:
+        raise InvalidInput("The category-boundary strategy needs a multi-label project.")
 
 
 def learning_config_update(

@@ -14,10 +14,11 @@ from tests.factories import CategoryFactory, ProjectFactory
 pytestmark = pytest.mark.django_db
 
 MIX = {
-    "share_uncertainty": 0.2,
+    "share_uncertainty": 0.1,
     "share_margin": 0.1,
     "share_entropy": 0.1,
     "share_multilabel": 0.1,
+    "share_boundary": 0.1,
     "share_rare": 0.3,
     "share_audit": 0.2,
 }
@@ -38,7 +39,7 @@ def test_settings_are_saved(project):
 
     saved = LearningConfig.objects.get(project=project)
     assert saved.pk == config.pk and saved.batch_size == 250 and saved.hashing
-    assert saved.shares()["multilabel"] == 0.1
+    assert saved.shares()["multilabel"] == saved.shares()["boundary"] == 0.1
 
 
 @pytest.mark.parametrize(
@@ -66,12 +67,17 @@ def test_bad_settings_are_refused_and_nothing_changes(project, fields, message):
     assert after.batch_size == 77 and after.shares() == before.shares()
 
 
-def test_the_multilabel_strategy_needs_a_multilabel_project(project):
+@pytest.mark.parametrize(
+    ("share", "name"),
+    [("share_multilabel", "multi-label"), ("share_boundary", "category-boundary")],
+)
+def test_the_multilabel_strategies_need_a_multilabel_project(project, share, name):
     project.multi_label = False
     project.save()
+    mix = {**MIX, "share_multilabel": 0.0, "share_boundary": 0.0, "share_rare": 0.4, share: 0.1}
 
-    with pytest.raises(InvalidInput, match="needs a multi-label project"):
-        learning_config_update(project=project, **MIX)
+    with pytest.raises(InvalidInput, match=f"The {name} strategy needs a multi-label project"):
+        learning_config_update(project=project, **mix)
     assert not LearningConfig.objects.exists()
 
 

@@ -241,6 +241,7 @@ def _settings_post(project, **changes):
         "share_margin": "0",
         "share_entropy": "0",
         "share_multilabel": "0",
+        "share_boundary": "0",
         "share_rare": "0.4",
         "share_audit": "0.3",
         "url_tokens": "on",

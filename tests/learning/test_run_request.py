@@ -36,8 +36,10 @@ def test_a_request_snapshots_the_settings_and_sends_the_task_on_commit(
         "Adult Content", "Violence", "Self-Harm", "Hate", "Social Media"
     ]  # fmt: skip
     assert run.parameters["batch_size"] == 30
-    assert run.parameters["mix"] == {"uncertainty": 0.3, "margin": 0.0, "entropy": 0.0,
-                                     "multilabel": 0.0, "rare": 0.5, "audit": 0.2}  # fmt: skip
+    assert run.parameters["mix"] == {
+        "uncertainty": 0.3, "margin": 0.0, "entropy": 0.0, "multilabel": 0.0, "boundary": 0.0,
+        "rare": 0.5, "audit": 0.2,
+    }  # fmt: skip
     assert run.parameters["seeds"] == {"2": ["cutting"]}  # column of Self-Harm
     assert run.features["hashing"] is True
     assert run.seed == 5 + 1

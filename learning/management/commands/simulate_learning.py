@@ -184,7 +184,9 @@ class Command(BaseCommand):
             return
         strategies = [s.strip() for s in opts["strategies"].split(",") if s.strip()]
         if not data.multi_label:  # the multi-label strategies need a multi-label project
-            strategies = [s for s in strategies if not s.startswith("multilabel")]
+            strategies = [
+                s for s in strategies if not s.startswith("multilabel") and "boundary" not in s
+            ]
         try:
             config = SimulationConfig(
                 strategies=tuple(strategies),

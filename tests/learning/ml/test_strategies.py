@@ -17,7 +17,9 @@ from learning.ml.strategies import (
     selection_design,
 )
 
-MIXED = StrategyMix(uncertainty=0.2, margin=0.1, entropy=0.1, multilabel=0.1, rare=0.3, audit=0.2)
+MIXED = StrategyMix(
+    uncertainty=0.1, margin=0.1, entropy=0.1, multilabel=0.1, boundary=0.1, rare=0.3, audit=0.2
+)
 
 
 def pool(n=300, C=4, seed=0):
@@ -81,7 +83,7 @@ def test_picks_carry_the_design_probability_and_a_known_reason():
     assert [p.index for p in picks] == sorted({p.index for p in picks})
     for p in picks:
         assert p.reason in REASONS and p.inclusion_probability == pytest.approx(design.pi[p.index])
-        assert (p.category is not None) == (p.reason == "rare")
+        assert (p.category is not None) == (p.reason in ("rare", "boundary"))
     assert Counter(p.reason for p in picks)["audit"] == 5  # the audit share, exactly
 
 
@@ -157,6 +159,40 @@ def test_rare_hunt_for_a_category_without_gold_positives_explores_by_entropy():
     assert design.pi_model[uncertain].min() > 3 * design.pi_model[sure].max()
     assert (design.pi > 0).all() and design.pi_model.sum() == pytest.approx(9)
     assert set(design.reason[uncertain]) == {"rare"} and set(design.category[uncertain]) == {0}
+
+
+def test_category_boundaries_give_every_category_an_equal_share_near_its_boundary():
+    # Three categories, each with 10 items near its boundary (P = 0.5) and the rest sure
+    # either way; category 2 is far more common in gold, which must not matter here.
+    proba = np.full((120, 3), 0.02)
+    proba[60:, :] = 0.98
+    near = {c: np.arange(10 * c, 10 * c + 10) for c in range(3)}
+    for c, rows in near.items():
+        proba[rows, c] = 0.5
+    mix = StrategyMix(uncertainty=0.0, boundary=0.9, rare=0.0, audit=0.1)
+
+    design = selection_design(
+        proba, multi_label=True, gold_positive_counts=np.array([1, 5, 500]), mix=mix,
+        batch_size=10,
+    )  # fmt: skip
+
+    # b_m = 9 model picks, 3 expected per category, all on its boundary items
+    for c, rows in near.items():
+        assert design.pi_model[rows].sum() == pytest.approx(3, abs=0.3)
+        assert set(design.reason[rows]) == {"boundary"} and set(design.category[rows]) == {c}
+        assert design.score[rows[0]] == pytest.approx(1.0)
+    sure = np.arange(30, 120)
+    assert design.pi_model[sure].max() < 0.05
+    assert design.pi.sum() == pytest.approx(design.expected_size) and (design.pi > 0).all()
+
+
+def test_category_boundaries_need_a_multi_label_project():
+    proba = pool(C=2) / 2.5
+    with pytest.raises(ValueError, match="multi-label project"):
+        selection_design(
+            proba, multi_label=False, gold_positive_counts=np.array([3, 3]),
+            mix=StrategyMix(uncertainty=0.0, boundary=0.8, rare=0.0, audit=0.2), batch_size=10,
+        )  # fmt: skip
 
 
 def test_same_seed_same_batch_other_seed_other_batch():
