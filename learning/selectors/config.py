@@ -11,11 +11,19 @@ from ..models import KeywordSeed, LearningConfig
 
 
 def learning_config_get(*, project: Project) -> LearningConfig:
-    """The project's settings; an unsaved row with the defaults when a lead never saved any."""
+    """The project's settings; an unsaved row with the defaults when a lead never saved any.
+
+    The default mix is 0.3 model-driven, 0.5 rare-category hunt, 0.2 random audit. Its
+    model-driven part is uncertainty sampling in single-label projects and the category
+    boundaries in multi-label ones, where uncertainty sampling (the item's most uncertain
+    category) did no better than random in the GoEmotions simulation and the boundaries did
+    better on both targets (docs/benchmarks.md)."""
     config = LearningConfig.objects.filter(project=project).first()
     if config is None:
         floor = settings.GOLDSET["LEARNING_AUDIT_FLOOR"]
         config = LearningConfig(project=project, audit_floor=floor)
+        if project.multi_label:
+            config.share_boundary, config.share_uncertainty = config.share_uncertainty, 0.0
         config.share_audit = max(config.share_audit, config.audit_floor)
     return config
 

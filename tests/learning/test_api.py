@@ -116,7 +116,7 @@ def test_settings_read_and_replaced(project, lead, scientist):
     assert body["batch_size"] == 100 and body["audit_floor"] == 0.1
 
     body["batch_size"] = 40
-    body["share_rare"], body["share_uncertainty"] = 0.6, 0.2
+    body["share_rare"], body["share_boundary"] = 0.6, 0.2  # multi-label defaults
     response = api(lead).put(base(project) + "config/", body, content_type="application/json")
 
     assert response.status_code == 200, response.json()

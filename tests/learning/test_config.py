@@ -32,6 +32,19 @@ def test_defaults_before_anything_is_saved(project):
     assert config.share_audit >= config.audit_floor == 0.1
 
 
+def test_the_default_model_share_is_boundaries_multi_label_and_uncertainty_single_label(project):
+    assert project.multi_label
+    multi = learning_config_get(project=project).shares()
+    project.multi_label = False
+    project.save()
+    single = learning_config_get(project=project).shares()
+
+    assert (multi["boundary"], multi["uncertainty"], multi["rare"]) == (0.3, 0.0, 0.5)
+    assert (single["boundary"], single["uncertainty"], single["rare"]) == (0.0, 0.3, 0.5)
+    # the defaults pass the project's own validation, so saving them as they are works
+    learning_config_update(project=project, **{f"share_{k}": v for k, v in single.items()})
+
+
 def test_settings_are_saved(project):
     config = learning_config_update(
         project=project, batch_size=250, retrain_every_labels=20, hashing=True, **MIX

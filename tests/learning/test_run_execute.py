@@ -103,7 +103,7 @@ def test_provenance_is_stored_for_every_picked_item(data):
 
     picks = PickedItem.objects.filter(run=run)
     reasons = set(picks.values_list("reason", flat=True))
-    assert reasons <= {"uncertainty", "rare", "audit"}  # the default mix
+    assert reasons <= {"boundary", "rare", "audit"}  # a multi-label project's default mix
     assert "audit" in reasons
     assert not picks.filter(inclusion_probability__isnull=True).exists()
     picked_items = Item.objects.filter(pk__in=picks.values("item_id"))

@@ -37,7 +37,7 @@ def test_a_request_snapshots_the_settings_and_sends_the_task_on_commit(
     ]  # fmt: skip
     assert run.parameters["batch_size"] == 30
     assert run.parameters["mix"] == {
-        "uncertainty": 0.3, "margin": 0.0, "entropy": 0.0, "multilabel": 0.0, "boundary": 0.0,
+        "uncertainty": 0.0, "margin": 0.0, "entropy": 0.0, "multilabel": 0.0, "boundary": 0.3,
         "rare": 0.5, "audit": 0.2,
     }  # fmt: skip
     assert run.parameters["seeds"] == {"2": ["cutting"]}  # column of Self-Harm
