@@ -69,7 +69,7 @@ bench-dashboard: install
 # and merged with --from-runs. About 2 hours on 2 quiet cores. Results in bench/out/learning/.
 LEARNING_SIM_DAVIDSON ?= --strategies margin --budget 4000 --batch 25 --audit 0.05 --spread 2
 LEARNING_SIM_DAVIDSON_SEEDS ?= 0,1,2,3,4 5,6,7,8,9
-LEARNING_SIM_GOEMOTIONS ?= --strategies entropy,entropy@2+rare@1 --budget 4000 --batch 25 --audit 0.05 --spread 2
+LEARNING_SIM_GOEMOTIONS ?= --strategies entropy,entropy@2+rare@1,boundary --budget 4000 --batch 25 --audit 0.05 --spread 2
 LEARNING_SIM_GOEMOTIONS_SEEDS ?= 0,1,2 3,4,5
 SIM := $(BIN)/python manage.py simulate_learning
 bench-learning: install
