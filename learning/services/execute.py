@@ -11,9 +11,10 @@
    the model is fitted, on the core the scoring leaves free;
 4. save the picks: one short transaction writes them into the queue (`picks.picks_write`) and
    records them. From here on annotators get the new batch; a cold start is done;
-5. finish, the run still running: the cross-validation completes (on every thread now, or
-   only now with LEARNING_THREADS = 1), the model artifact is stored in media storage, and the
-   run is marked done with its metrics in a second short transaction.
+5. finish, the run still running: the model artifact is stored in media storage while the
+   folds go on, the cross-validation completes (on every thread now, or only now with
+   LEARNING_THREADS = 1), and the run is marked done with its metrics in a second short
+   transaction.
 
 Any error up to step 4 ends the run as failed with its message (folds in flight are dropped);
 nothing was written to the queue, which keeps serving the last finished run's picks. An error
