@@ -238,12 +238,7 @@ GOLDSET: dict[str, Any] = {
     # Threads one model run or label-noise check computes with (the cores one worker process
     # may use): one-vs-rest categories of the training fit and cross-validation folds at once,
     # and a model run's folds fit while it scores its pool. 1: everything one step at a time.
-    # GOLDSET_LEARNING_CV_THREADS is its earlier name.
-    "LEARNING_THREADS": int(
-        os.environ.get(
-            "GOLDSET_LEARNING_THREADS", os.environ.get("GOLDSET_LEARNING_CV_THREADS", "2")
-        )
-    ),
+    "LEARNING_THREADS": int(os.environ.get("GOLDSET_LEARNING_THREADS", "2")),
     "LEARNING_NOISE_AFTER_MODEL_RUN": env_bool("GOLDSET_LEARNING_NOISE_AFTER_MODEL_RUN", True),
 }
 
