@@ -34,7 +34,7 @@ An item's inclusion probability is π = 1 − (1 − π^a)(1 − π^m): the draw
 the items both draws picked (b_a · b_m / N on average: under one item when N >> b).
 Each pick records its reason: "audit" for every audit-drawn item (the audit draw stays a uniform
 sample), otherwise the strategy contributing most to t_i; its `score` is that strategy's score
-and, for "rare" and "seed", `category` the category it was hunted for.
+and, for "rare", "boundary" and "seed", `category` the category it was picked for.
 
 π is conditional on the pool and the model of the batch: across batches each batch is one
 stage drawn from what was still unlabeled.
