@@ -22,8 +22,9 @@ def learning_config_get(*, project: Project) -> LearningConfig:
     if config is None:
         floor = settings.GOLDSET["LEARNING_AUDIT_FLOOR"]
         config = LearningConfig(project=project, audit_floor=floor)
-        if project.multi_label:
-            config.share_boundary, config.share_uncertainty = config.share_uncertainty, 0.0
+        if project.multi_label:  # the model-driven share goes to the category boundaries
+            config.share_boundary = config.share_uncertainty
+            config.share_uncertainty = 0.0
         config.share_audit = max(config.share_audit, config.audit_floor)
     return config
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,8 +230,6 @@ def _merged(folders: list[Path], data: Dataset, *, pool_size: int, test_size: in
     """One result from the curves.csv and summary.json of earlier outputs (see the module
     docstring): every folder must hold both, with the same settings, strategies and pool, and
     seeds no other folder holds."""
-    import json
-
     if not folders:
         raise ValueError("--from-runs names no folder")
     summaries, texts = [], []
